@@ -17,6 +17,7 @@ from spikeview import __version__
 
 # Explicit list (no filesystem scanning: a frozen bundle has no files to scan).
 COMMAND_MODULES = (
+    "spikeview.cli.train",
     "spikeview.cli.derain",
 )
 

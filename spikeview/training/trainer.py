@@ -1,0 +1,423 @@
+"""Single-process training loop for the registered restoration networks (SNN or ANN twin).
+
+Conventions: images are float32 ``[N, 3, H, W]`` in [0, 1]; the network predicts the restored
+image directly (ESDNet adds its residual internally); metrics clamp the output to [0, 1].
+
+Reproducibility: batch ``s`` is a pure function of ``(seed, s)`` (a per-epoch permutation of
+the dataset indices drawn from ``numpy.random.default_rng([seed, epoch])``), the learning rate
+is a pure function of the step, and ``last.pt`` holds model, optimizer, step and the global
+torch / numpy / python RNG states. So a run interrupted and resumed with the same config
+reproduces the loss curve of an uninterrupted run bit for bit (same machine, same
+``num_threads``).
+
+Run folder (``cfg.output_dir``): ``config.yaml`` (resolved), ``log.csv`` (one row per step),
+``last.pt`` (every ``ckpt_every`` steps, on cancel and at the end), ``best.pt`` (highest
+validation PSNR). Both checkpoints load with :func:`spikeview.checkpoints.load_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from spikeview.checkpoints import read_checkpoint, save_checkpoint
+from spikeview.errors import ConfigError
+from spikeview.progress import Cancelled, CancelToken, ProgressCallback, check_cancel, report
+from spikeview.training.config import TrainConfig, save_config
+from spikeview.training.losses import CombinedLoss, ssim
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+LAST = "last.pt"
+BEST = "best.pt"
+LOG_CSV = "log.csv"
+CONFIG_YAML = "config.yaml"
+
+
+# --------------------------------------------------------------------------- schedule
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate of optimizer step ``step`` (0-based).
+
+    Linear warm-up ``lr·(step+1)/warmup_steps`` — it never starts at 0, unlike ESDNet's
+    epoch-wise warm-up whose first epoch runs at lr 0 (seed-models §2.4) — reaching ``lr`` at
+    step ``warmup_steps − 1``, then cosine decay to ``min_lr`` at the last step.
+    """
+    warm = cfg.warmup_steps
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    span = max(1, cfg.steps - 1 - warm)
+    progress = min(1.0, (step - warm) / span)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+# --------------------------------------------------------------------------- data
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(f"no images in {root}")
+    return files
+
+
+def build_train_set(cfg: TrainConfig) -> Any:
+    """Training dataset: ``len()`` and ``ds[i] -> (input, target)`` float32 CHW in [0, 1]."""
+    from spikeview.training import datasets
+
+    length = cfg.steps * cfg.batch_size
+    if cfg.train_clean_dir:
+        clean = list_images(cfg.train_clean_dir)
+        if cfg.task == "denoise":
+            return datasets.SyntheticNoiseDataset(clean, patch_size=cfg.patch_size, length=length, seed=cfg.seed)
+        return datasets.SyntheticRainDataset(
+            clean, presets=tuple(cfg.train_presets), patch_size=cfg.patch_size, length=length, seed=cfg.seed
+        )
+    pairs = datasets.find_pairs(cfg.train_paired_root)
+    return datasets.PairedImageDataset(pairs, patch_size=cfg.patch_size, augment=cfg.augment, seed=cfg.seed)
+
+
+def build_val_set(cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Fixed validation images (same every time for a given config), as CHW tensor pairs."""
+    from spikeview.training import datasets
+
+    if cfg.val_clean_dir:
+        clean = list_images(cfg.val_clean_dir)
+        if cfg.task == "denoise":
+            ds = datasets.SyntheticNoiseDataset(
+                clean, patch_size=cfg.val_patch_size, length=cfg.val_count, seed=cfg.val_seed
+            )
+        else:
+            ds = datasets.SyntheticRainDataset(
+                clean, presets=tuple(cfg.val_presets), patch_size=cfg.val_patch_size, length=cfg.val_count,
+                seed=cfg.val_seed,
+            )
+        return [_as_pair(ds[i]) for i in range(min(cfg.val_count, len(ds)))]
+    if cfg.val_paired_root:
+        pairs = datasets.find_pairs(cfg.val_paired_root)
+        ds = datasets.PairedImageDataset(pairs, patch_size=None, augment=False, seed=cfg.val_seed)
+        return [_as_pair(ds[i]) for i in range(min(cfg.val_count, len(ds)))]
+    return []
+
+
+def _as_pair(item: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    inp, target = item[0], item[1]
+    return torch.as_tensor(inp, dtype=torch.float32), torch.as_tensor(target, dtype=torch.float32)
+
+
+def batch_indices(step: int, batch_size: int, length: int, seed: int) -> list[int]:
+    """Dataset indices of batch ``step``: consecutive slices of a per-epoch permutation."""
+    out = []
+    perm_epoch, perm = -1, None
+    for pos in range(step * batch_size, (step + 1) * batch_size):
+        epoch, offset = divmod(pos, length)
+        if epoch != perm_epoch:
+            perm = np.random.default_rng([seed, epoch]).permutation(length)
+            perm_epoch = epoch
+        out.append(int(perm[offset]))
+    return out
+
+
+# --------------------------------------------------------------------------- RNG state
+def rng_state() -> dict[str, Any]:
+    """Global RNG states as plain data + tensors (loadable with ``weights_only=True``)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+# --------------------------------------------------------------------------- metrics
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+    return x, h, w
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+    """Mean RGB PSNR (dB, peak 1, output clamped to [0, 1]) and SSIM over ``val_set``."""
+    was_training = model.training
+    model.eval()
+    psnrs, ssims = [], []
+    multiple = int(getattr(model, "size_multiple", 1))
+    try:
+        for inp, target in val_set:
+            x, h, w = pad_to_multiple(inp.unsqueeze(0), multiple)
+            out = model(x)[..., :h, :w].clamp(0.0, 1.0)
+            tgt = target.unsqueeze(0)
+            mse = float(torch.mean((out.double() - tgt.double()) ** 2))
+            psnrs.append(10.0 * math.log10(1.0 / max(mse, 1e-12)))
+            ssims.append(float(ssim(out, tgt)))
+    finally:
+        model.train(was_training)
+    return {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims))} if psnrs else {}
+
+
+# --------------------------------------------------------------------------- trainer
+@dataclass
+class TrainResult:
+    steps_done: int
+    best_psnr: float | None
+    last_val: dict[str, float]
+    run_dir: Path
+
+
+class Trainer:
+    """Trains ``cfg.arch`` (SNN or ANN twin) with AdamW + warm-up/cosine; see module docstring.
+
+    ``train_set`` / ``val_set`` default to the ones described by ``cfg`` (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        train_set: Any = None,
+        val_set: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(cfg.output_dir)
+        self._train_set = train_set
+        self._val_set = val_set
+        self.loss_fn = CombinedLoss(cfg.loss_weights)
+        self.term_names = list(self.loss_fn.weights)
+
+    # ---- setup
+    def _build(self) -> None:
+        from spikeview.archs import build_arch
+
+        cfg = self.cfg
+        torch.set_num_threads(cfg.num_threads)
+        try:
+            import cv2
+
+            cv2.setNumThreads(cfg.num_threads)
+        except ImportError:  # OpenCV is only needed by the datasets
+            pass
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.model = build_arch(cfg.arch, **cfg.arch_kwargs)
+        self.model.train()
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=lr_at(0, cfg), betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
+        )
+        if self._train_set is None:
+            self._train_set = build_train_set(cfg)
+        if self._val_set is None:
+            self._val_set = build_val_set(cfg)
+        self.step = 0
+        self.best_psnr: float | None = None
+        self.elapsed = 0.0
+
+    def _checkpoint_extra(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": {"step": self.step, "kind": "warmup_cosine"},
+            "step": self.step,
+            "data_position": self.step * self.cfg.batch_size,
+            "rng": rng_state(),
+            "best_psnr": self.best_psnr,
+            "elapsed": self.elapsed,
+            "config": self.cfg.to_dict(),
+        }
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"trained_steps": self.step, "config": self.cfg.to_dict(), "source": "spikeview train"}
+
+    def save_last(self, metrics: dict[str, float] | None = None) -> Path:
+        return save_checkpoint(
+            self.run_dir / LAST, self.model, self.cfg.arch, self.cfg.arch_kwargs, task=self.cfg.task,
+            metrics=metrics or {}, metadata=self._metadata(), extra=self._checkpoint_extra(),
+        )
+
+    def _resume(self) -> None:
+        raw = read_checkpoint(self.run_dir / LAST)
+        extra = raw.get("extra") or {}
+        saved = extra.get("config", {})
+        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size"):
+            if key in saved and saved[key] != getattr(self.cfg, key):
+                raise ConfigError(
+                    f"cannot resume {self.run_dir}: its {key} was {saved[key]!r}, the config now says "
+                    f"{getattr(self.cfg, key)!r}"
+                )
+        if raw["arch"] != self.cfg.arch:
+            raise ConfigError(f"cannot resume {self.run_dir}: checkpoint is {raw['arch']}, config says {self.cfg.arch}")
+        self.model.load_state_dict(raw["state_dict"], strict=True)
+        self.optimizer.load_state_dict(extra["optimizer"])
+        self.step = int(extra["step"])
+        self.best_psnr = extra.get("best_psnr")
+        self.elapsed = float(extra.get("elapsed", 0.0))
+        set_rng_state(extra["rng"])
+        self._truncate_log(self.step)
+        log.info("resumed %s at step %d", self.run_dir, self.step)
+
+    # ---- CSV log
+    def _columns(self) -> list[str]:
+        return ["step", "lr", "loss", *self.term_names, "grad_norm", "val_psnr", "val_ssim", "seconds"]
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop rows logged after the checkpoint we resume from (they will be redone)."""
+        path = self.run_dir / LOG_CSV
+        if not path.exists():
+            return
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        fd, tmp = tempfile.mkstemp(prefix=".log.", suffix=".tmp", dir=self.run_dir)
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=self._columns())
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+
+    # ---- main loop
+    def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = batch_indices(step, self.cfg.batch_size, len(self._train_set), self.cfg.seed)
+        pairs = [_as_pair(self._train_set[i]) for i in idx]
+        return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+    def run(
+        self,
+        resume: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        show_bar: bool = True,
+    ) -> TrainResult:
+        """Train up to ``cfg.steps``; on cancel save ``last.pt`` and raise :class:`Cancelled`."""
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        last = self.run_dir / LAST
+        if last.exists() and not resume:
+            raise ConfigError(f"{self.run_dir} already holds a run ({LAST}); resume it or choose another output_dir")
+        if resume and not last.exists():
+            log.warning("nothing to resume in %s; starting from scratch", self.run_dir)
+            resume = False
+        self._build()
+        if resume:
+            self._resume()
+        save_config(cfg, self.run_dir / CONFIG_YAML)
+        log_path = self.run_dir / LOG_CSV
+        new_log = not log_path.exists() or log_path.stat().st_size == 0
+        last_val: dict[str, float] = {}
+        bar = None
+        if show_bar:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.steps, initial=self.step, file=sys.stderr, dynamic_ncols=True,
+                       mininterval=1.0 if sys.stderr.isatty() else 30.0, desc=f"train {cfg.arch}")
+        saved_at = self.step
+        with log_path.open("a", newline="", encoding="utf-8") as csv_file:
+            writer = csv.DictWriter(csv_file, fieldnames=self._columns())
+            if new_log:
+                writer.writeheader()
+            try:
+                while self.step < cfg.steps:
+                    check_cancel(cancel)
+                    t0 = time.perf_counter()
+                    row = self._train_step()
+                    done = self.step
+                    if done % cfg.val_every == 0 or done == cfg.steps:
+                        last_val = evaluate(self.model, self._val_set)
+                        if last_val:
+                            row["val_psnr"] = f"{last_val['psnr']:.4f}"
+                            row["val_ssim"] = f"{last_val['ssim']:.5f}"
+                            if self.best_psnr is None or last_val["psnr"] > self.best_psnr:
+                                self.best_psnr = last_val["psnr"]
+                                save_checkpoint(
+                                    self.run_dir / BEST, self.model, cfg.arch, cfg.arch_kwargs, task=cfg.task,
+                                    metrics={"val_psnr": last_val["psnr"], "val_ssim": last_val["ssim"],
+                                             "step": done},
+                                    metadata=self._metadata(),
+                                )
+                    self.elapsed += time.perf_counter() - t0
+                    row["seconds"] = f"{self.elapsed:.2f}"
+                    writer.writerow(row)
+                    csv_file.flush()
+                    if done % cfg.ckpt_every == 0 or done == cfg.steps:
+                        self.save_last(self._val_metrics(last_val))
+                        saved_at = done
+                    if bar is not None:
+                        post = {"loss": f"{float(row['loss']):.4f}", "lr": f"{float(row['lr']):.2e}"}
+                        if self.best_psnr is not None:
+                            post["best"] = f"{self.best_psnr:.2f}dB"
+                        bar.set_postfix(post, refresh=False)
+                        bar.update(1)
+                    report(progress, done, cfg.steps, f"step {done}/{cfg.steps} loss {float(row['loss']):.4f}")
+            except (Cancelled, KeyboardInterrupt):
+                if self.step != saved_at:
+                    self.save_last(self._val_metrics(last_val))
+                log.info("training cancelled at step %d; state saved to %s", self.step, last)
+                raise
+            finally:
+                if bar is not None:
+                    bar.close()
+        return TrainResult(self.step, self.best_psnr, last_val, self.run_dir)
+
+    @staticmethod
+    def _val_metrics(val: dict[str, float]) -> dict[str, float]:
+        return {f"val_{k}": v for k, v in val.items()}
+
+    def _train_step(self) -> dict[str, Any]:
+        cfg = self.cfg
+        lr = lr_at(self.step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        inp, target = self._batch(self.step)
+        pred = self.model(inp)
+        total, terms = self.loss_fn(pred, target)
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"loss is {float(total.detach())} at step {self.step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if cfg.grad_clip > 0:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+        else:
+            grad_norm = float(torch.linalg.vector_norm(
+                torch.stack([p.grad.norm() for p in self.model.parameters() if p.grad is not None])))
+        self.optimizer.step()
+        self.step += 1
+        row: dict[str, Any] = {"step": self.step, "lr": repr(lr), "loss": repr(float(total.detach())),
+                               "grad_norm": f"{grad_norm:.5g}", "val_psnr": "", "val_ssim": ""}
+        for name, value in terms.items():
+            row[name] = repr(float(value))
+        return row
+
+
+def train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    show_bar: bool = True,
+) -> TrainResult:
+    """Convenience wrapper: ``Trainer(cfg).run(...)``."""
+    return Trainer(cfg).run(resume=resume, progress=progress, cancel=cancel, show_bar=show_bar)
