@@ -1,0 +1,300 @@
+"""Counting operations with forward hooks attached from outside the model.
+
+:class:`EnergyMeter` hooks every ``Conv1d/2d/3d``, ``ConvTranspose*`` and ``Linear`` (and
+subclasses such as :class:`~spikeview.snn.MultiStepConv2d`) plus the real-valued gating
+modules listed in :data:`GATING_RULES`, only inside its ``with`` block. Per call of a
+weighted layer::
+
+    dense MACs = output elements × (C_in / groups) × kernel size        (Linear: × in_features)
+    input only 0/1 (spikes)  → AC,  ops = input firing rate × dense MACs  (SOPs)
+      (an all-zero input is spikes only if a neuron produced it: a silent spiking layer)
+    otherwise                → MAC, ops = dense MACs
+
+which is the convention of the SNN literature (SOPs = spikes × fan-out, ignoring the
+smaller fan-out at image borders). Time steps are in the output shape, so all T steps are
+counted; see :meth:`EnergyMeter.report` for the full list of assumptions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from spikeview.archs.blocks import FeatureRefinementBlock
+from spikeview.energy.costs import DEFAULT_COSTS, EnergyCosts
+from spikeview.energy.report import EnergyReport, LayerEnergy
+from spikeview.snn.attention import MultiDimensionalAttention
+from spikeview.snn.layers import is_time_constant
+from spikeview.snn.neurons import LIF
+
+WEIGHTED_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+    nn.Linear,
+)
+
+#: ``rule(module, inputs, output) -> multiplications`` for modules that multiply real-valued
+#: tensors element by element (attention, gating); each multiplication counts as one MAC.
+GatingRule = Callable[[nn.Module, tuple, torch.Tensor], int]
+
+
+def _mda_multiplies(module: MultiDimensionalAttention, inputs: tuple, output: torch.Tensor) -> int:
+    # time (if present), channel and spatial attention each scale every element once
+    branches = 3 if module.ta is not None else 2
+    return branches * output.numel()
+
+
+def _frb_multiplies(module: FeatureRefinementBlock, inputs: tuple, output: torch.Tensor) -> int:
+    # (1 - t) * a  and  t * z: two multiplications per output element
+    return 2 * output.numel()
+
+
+GATING_RULES: dict[type[nn.Module], GatingRule] = {
+    MultiDimensionalAttention: _mda_multiplies,
+    FeatureRefinementBlock: _frb_multiplies,
+}
+
+
+#: Modules whose outputs are spikes; an all-zero input counts as (silent) spikes only if it
+#: comes straight from one of these (an all-zero real tensor, e.g. a ReLU output, is a MAC input).
+SPIKE_SOURCES: list[type[nn.Module]] = [LIF]
+
+
+def register_spike_source(module_type: type[nn.Module]) -> None:
+    """Treat the outputs of ``module_type`` (a new neuron) as spikes even when all zero."""
+    if module_type not in SPIKE_SOURCES:
+        SPIKE_SOURCES.append(module_type)
+
+
+def register_gating(module_type: type[nn.Module], rule: GatingRule) -> None:
+    """Count the element-wise multiplications of ``module_type`` (e.g. a new attention block)."""
+    GATING_RULES[module_type] = rule
+
+
+def _gating_rule(module: nn.Module) -> GatingRule | None:
+    for klass in type(module).__mro__:
+        rule = GATING_RULES.get(klass)
+        if rule is not None:
+            return rule
+    return None
+
+
+def dense_macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
+    """MACs of one call of a conv / linear layer, as if every input were non-zero."""
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    kernel = math.prod(module.kernel_size)
+    if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
+        # every input element is scattered to (C_out / groups) × kernel outputs
+        return inputs[0].numel() * (module.out_channels // module.groups) * kernel
+    return output.numel() * (module.in_channels // module.groups) * kernel
+
+
+def spike_rate(x: torch.Tensor) -> float | None:
+    """Fraction of non-zero elements if ``x`` holds only 0 and 1 (spikes), else None."""
+    if x.numel() == 0:
+        return None
+    if is_time_constant(x):
+        x = x[0]  # every step is the same view: check one
+    if x.dtype == torch.bool:
+        return int(torch.count_nonzero(x)) / x.numel()
+    if not bool(torch.all((x == 0) | (x == 1))):
+        return None
+    return int(torch.count_nonzero(x)) / x.numel()
+
+
+@dataclass
+class _Tally:
+    module_type: str
+    kind: str
+    calls: int = 0
+    dense_macs: int = 0
+    ops: float = 0.0
+    time_constant_input: bool = False
+
+
+class EnergyMeter:
+    """Context manager that counts MACs and synaptic operations of every forward call.
+
+    Usage::
+
+        with EnergyMeter(model) as meter:
+            for tile in tiles:
+                model(tile)
+        report = meter.report()            # EnergyReport, 45 nm fp32 by default
+
+    Counts add up over all calls until :meth:`clear`. ``spike_driven``: None (default)
+    decides per call from the input (0/1 only → spikes) unless the model has
+    ``spiking = False`` (an ANN twin), in which case everything is a MAC; True/False force
+    the automatic rule on or off.
+    """
+
+    def __init__(self, model: nn.Module, spike_driven: bool | None = None) -> None:
+        self.model = model
+        if spike_driven is None:
+            spike_driven = getattr(model, "spiking", True) is not False
+        self.spike_driven = bool(spike_driven)
+        self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._calls = 0
+        self._pixels = 0
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        # data pointers of neuron outputs of the current model call (to recognise silent spikes)
+        self._spike_ptrs: set[int] = set()
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._handles)
+
+    def __enter__(self) -> EnergyMeter:
+        if self._handles:
+            raise RuntimeError("this EnergyMeter is already attached")
+        try:
+            self._handles.append(self.model.register_forward_pre_hook(self._on_model_call))
+            sources = tuple(SPIKE_SOURCES)
+            for name, module in self.model.named_modules():
+                if self.spike_driven and isinstance(module, sources):
+                    self._handles.append(module.register_forward_hook(self._on_spikes))
+                if isinstance(module, WEIGHTED_TYPES):
+                    self._handles.append(module.register_forward_hook(self._weighted_hook(name)))
+                else:
+                    rule = _gating_rule(module)
+                    if rule is not None:
+                        self._handles.append(module.register_forward_hook(self._gating_hook(name, rule)))
+        except BaseException:
+            self._detach()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._detach()
+        return False
+
+    def _detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self._spike_ptrs.clear()
+
+    def clear(self) -> None:
+        self._tallies.clear()
+        self._calls = 0
+        self._pixels = 0
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def _on_model_call(self, _module: nn.Module, inputs: tuple) -> None:
+        self._calls += 1
+        self._spike_ptrs.clear()
+        x = inputs[0] if inputs else None
+        if isinstance(x, torch.Tensor):
+            # [N, C, H, W] images: N·H·W pixels; anything else: elements
+            self._pixels += x.shape[0] * x.shape[-2] * x.shape[-1] if x.dim() == 4 else x.numel()
+
+    def _on_spikes(self, _module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        if isinstance(output, torch.Tensor):
+            self._spike_ptrs.add(output.data_ptr())
+
+    def _input_spike_rate(self, x: torch.Tensor) -> float | None:
+        if not self.spike_driven or not isinstance(x, torch.Tensor):
+            return None
+        rate = spike_rate(x)
+        if rate == 0.0 and x.data_ptr() not in self._spike_ptrs:
+            return None  # all zeros but not from a neuron: a real-valued input that happens to be 0
+        return rate
+
+    def _tally(self, name: str, module: nn.Module, kind: str) -> _Tally:
+        key = (name, kind)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally(type(module).__name__, kind)
+        return tally
+
+    def _weighted_hook(self, name: str):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            with torch.no_grad():
+                dense = dense_macs(module, inputs, output)
+                x = inputs[0]
+                rate = self._input_spike_rate(x)
+                tally = self._tally(name, module, "MAC" if rate is None else "AC")
+                tally.calls += 1
+                tally.dense_macs += dense
+                tally.ops += dense if rate is None else rate * dense
+                tally.time_constant_input |= is_time_constant(x)
+
+        return hook
+
+    def _gating_hook(self, name: str, rule: GatingRule):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            count = int(rule(module, inputs, output))
+            tally = self._tally(name, module, "MAC")
+            tally.calls += 1
+            tally.dense_macs += count
+            tally.ops += count
+
+        return hook
+
+    # -- report ------------------------------------------------------------------------
+
+    def assumptions(self) -> list[str]:
+        lines = [
+            "Conv MACs = output elements × (C_in / groups) × kernel size; linear MACs = output elements × "
+            "in_features; bias additions are not counted.",
+        ]
+        if self.spike_driven:
+            lines.append(
+                "A layer whose input holds only 0 and 1 (spikes) is spike-driven: SOPs = input firing rate × "
+                "dense MACs (= spikes × fan-out, ignoring the smaller fan-out at borders), each priced as one "
+                "accumulate (E_AC); an all-zero input counts as spikes only if a neuron produced it. Every other "
+                "layer is priced E_MAC per dense MAC."
+            )
+        else:
+            lines.append("Spike detection off (ANN): every layer is priced E_MAC per dense MAC.")
+        lines.append("All T time steps are counted (they are in each layer's output).")
+        constant = [name for (name, _), t in self._tallies.items() if t.time_constant_input]
+        if constant:
+            lines.append(
+                "Direct-encoded, time-constant input counted ×T as in the SNN literature, although SpikeView "
+                f"computes it once: {', '.join(constant)}."
+            )
+        lines += [
+            "Attention / gating multiplications (" + ", ".join(k.__name__ for k in GATING_RULES) + ") count "
+            "one MAC per multiplied element; their pooling, sigmoid and additions are not counted.",
+            "Batch norm is taken as folded into the preceding conv (not counted).",
+            "Neuron state updates (LIF charge, fire, reset) are not counted.",
+            "Pooling, upsampling, ReLU, residual additions and the time average are not counted.",
+            "Memory traffic (weights, activations, membrane state) is not counted; on real hardware it often "
+            "dominates compute.",
+        ]
+        return lines
+
+    def layers(self) -> list[LayerEnergy]:
+        """Per-layer counts so far (energy_pj not yet priced: 0)."""
+        rows = []
+        for (name, kind), t in self._tallies.items():
+            rate = t.ops / t.dense_macs if kind == "AC" and t.dense_macs else (0.0 if kind == "AC" else None)
+            rows.append(
+                LayerEnergy(
+                    name=name,
+                    module_type=t.module_type,
+                    kind=kind,
+                    calls=t.calls,
+                    dense_macs=int(t.dense_macs),
+                    ops=float(t.ops),
+                    input_firing_rate=rate,
+                    energy_pj=0.0,
+                    time_constant_input=t.time_constant_input,
+                )
+            )
+        return rows
+
+    def report(self, costs: EnergyCosts | str = DEFAULT_COSTS) -> EnergyReport:
+        """Everything counted so far, priced with ``costs`` (an :class:`EnergyCosts` or preset name)."""
+        return EnergyReport.build(self.layers(), costs, self.assumptions(), self._calls, self._pixels)
