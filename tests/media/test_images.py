@@ -442,6 +442,8 @@ def test_writing_over_protected_input_is_refused(tmp_path: Path) -> None:
     os.link(src, hard)
     with pytest.raises(ImageWriteError):
         write_image(hard, other, protected=[src])
+    with pytest.raises(ImageWriteError):
+        write_image(src, other, protected=str(src))  # a single path, not a list
     assert src.read_bytes() == before
     assert sorted(p.name for p in src.parent.iterdir()) == ["rain.png"]
 
