@@ -132,13 +132,16 @@ def _check_jpeg(data: bytes) -> _Header:
     pos = 2  # after SOI
     width = height = None
     while True:
+        if pos < size and data[pos] != 0xFF:
+            # Stray bytes between segments: libjpeg skips them with a warning, so do we.
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                pos = size
         # Skip fill bytes in front of a marker.
-        while pos < size and data[pos] == 0xFF and pos + 1 < size and data[pos + 1] == 0xFF:
+        while pos + 1 < size and data[pos + 1] == 0xFF:
             pos += 1
         if pos + 2 > size:
             raise _BadFile("truncated JPEG file (no end-of-image marker)")
-        if data[pos] != 0xFF:
-            raise _BadFile("corrupt JPEG file (marker expected)")
         marker = data[pos + 1]
         pos += 2
         if marker == 0xD9:  # EOI

@@ -206,6 +206,15 @@ def test_jpeg_with_trailing_bytes_is_accepted(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(tmp_path / "b.jpg"), read_image(tmp_path / "a.jpg"))
 
 
+def test_jpeg_with_stray_bytes_between_segments_is_accepted(tmp_path: Path) -> None:
+    # libjpeg skips "extraneous bytes before marker" with a warning; the validator must too.
+    Image.fromarray(_smooth8()).save(tmp_path / "a.jpg", quality=95)
+    data = (tmp_path / "a.jpg").read_bytes()
+    i = data.index(b"\xff\xdb")  # first quantisation table
+    (tmp_path / "b.jpg").write_bytes(data[:i] + b"\x00junk" + data[i:])
+    np.testing.assert_array_equal(read_image(tmp_path / "b.jpg"), read_image(tmp_path / "a.jpg"))
+
+
 def test_format_comes_from_content_not_extension(tmp_path: Path) -> None:
     rgb = _rgb8()
     Image.fromarray(rgb).save(tmp_path / "really_png.jpg", format="PNG")
