@@ -31,7 +31,7 @@ import re
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,22 +269,30 @@ def _check_webp(data: bytes) -> _Header:
     return _Header("WebP", width, height)
 
 
+def _checker_for(head: bytes) -> Callable[[bytes], _Header] | None:
+    """The structure checker for the format recognised from the first 12+ bytes, or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return _check_png
+    if head.startswith(b"\xff\xd8\xff"):
+        return _check_jpeg
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _check_tiff
+    if head.startswith(b"BM"):
+        return _check_bmp
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return _check_webp
+    return None
+
+
 def _check_structure(data: bytes) -> _Header:
     """Recognise the format from the first bytes, validate the structure, return the size."""
+    checker = _checker_for(data[:16])
+    if checker is None:
+        raise _BadFile(f"not an image file, or an unsupported format (supported: {_FORMAT_NAMES})")
     try:
-        if data.startswith(b"\x89PNG\r\n\x1a\n"):
-            return _check_png(data)
-        if data.startswith(b"\xff\xd8\xff"):
-            return _check_jpeg(data)
-        if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-            return _check_tiff(data)
-        if data.startswith(b"BM"):
-            return _check_bmp(data)
-        if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-            return _check_webp(data)
+        return checker(data)
     except (struct.error, IndexError) as exc:  # a field read past the end of the file
         raise _BadFile("truncated or corrupt image file") from exc
-    raise _BadFile(f"not an image file, or an unsupported format (supported: {_FORMAT_NAMES})")
 
 
 # --------------------------------------------------------------------------- reading
@@ -296,7 +304,16 @@ def _decode(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         if path.is_dir():
             raise ImageReadError(f"{where}: it is a folder, not a file")
-        data = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise ImageReadError(f"{where}: not a regular file")
+        with path.open("rb") as fh:
+            # Look at the signature first, so a large non-image file is not read entirely.
+            head = fh.read(16)
+            if head and _checker_for(head) is None:
+                raise ImageReadError(
+                    f"{where}: not an image file, or an unsupported format (supported: {_FORMAT_NAMES})"
+                )
+            data = head + fh.read()
     except FileNotFoundError:
         raise ImageReadError(f"{where}: file not found") from None
     except PermissionError:

@@ -554,3 +554,43 @@ def test_image_extensions() -> None:
     assert isinstance(IMAGE_EXTENSIONS, tuple)
     assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} == set(IMAGE_EXTENSIONS)
     assert all(e == e.lower() and e.startswith(".") for e in IMAGE_EXTENSIONS)
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ImageReadError, match="not a regular file"):
+        read_image(tmp_path / "pipe.png")
+
+
+def test_mangled_files_raise_only_image_read_error(tmp_path: Path) -> None:
+    """Random byte changes and cuts of valid files: either a valid RGB image or ImageReadError."""
+    rng = np.random.default_rng(1234)
+    rgb = _rgb8(24, 32)
+    sources = []
+    for ext in (".png", ".jpg", ".tif", ".bmp", ".webp"):
+        Image.fromarray(rgb).save(tmp_path / f"src{ext}")
+        sources.append((ext, (tmp_path / f"src{ext}").read_bytes()))
+    outcomes = {"ok": 0, "error": 0}
+    for i in range(200):
+        ext, data = sources[i % len(sources)]
+        buf = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            where = int(rng.integers(0, min(len(buf), 80) if i % 2 else len(buf)))  # favour headers
+            buf[where] = int(rng.integers(0, 256))
+        if i % 3 == 0:
+            buf = buf[: int(rng.integers(1, len(buf)))]
+        path = tmp_path / f"m{i}{ext}"
+        path.write_bytes(bytes(buf))
+        try:
+            out = read_image(path)
+        except ImageReadError as exc:
+            assert "\n" not in str(exc) and path.name in str(exc)
+            outcomes["error"] += 1
+        else:
+            assert out.ndim == 3 and out.shape[2] == 3 and out.dtype in (np.uint8, np.uint16)
+            outcomes["ok"] += 1
+    assert outcomes["error"] > 50  # the mangling really produced broken files
