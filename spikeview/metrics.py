@@ -6,8 +6,10 @@ Conventions:
   ``y_channel=True``): ``uint8``, ``uint16`` or float in [0, 1]. Both inputs must have the
   same shape.
 - ``data_range`` (the peak value L) is inferred from the dtype: 255 for ``uint8``, 65535
-  for ``uint16``, 1.0 for floats. Inputs whose inferred ranges differ (say ``uint8`` vs
-  float) raise ``ValueError`` unless ``data_range`` is given.
+  for ``uint16``, 1.0 for floats. When the two inputs' ranges differ (say a ``uint8``
+  result against a ``uint16`` target) and ``data_range`` is not given, both are scaled
+  to [0, 1] by their own range and compared with L = 1. An explicit ``data_range`` is
+  used as is, on the raw values.
 - ``crop_border=n`` ignores ``n`` pixels on every side before computing, as in the
   deraining / super-resolution literature.
 - ``y_channel=True`` computes the metric on the BT.601 luma ``Y`` of
@@ -74,17 +76,17 @@ def _prepare(
         fa, fb, peak = rgb_to_y(a), rgb_to_y(b), 255.0
     else:
         ra, rb = _dtype_range(a), _dtype_range(b)
-        if data_range is None:
-            if ra != rb:
-                raise ValueError(
-                    f"images have different value ranges ({a.dtype} and {b.dtype}); pass data_range explicitly"
-                )
-            peak = ra
-        else:
+        fa, fb = a.astype(np.float64), b.astype(np.float64)
+        if data_range is not None:
             peak = float(data_range)
             if not peak > 0:
                 raise ValueError(f"data_range must be > 0, got {data_range}")
-        fa, fb = a.astype(np.float64), b.astype(np.float64)
+        elif ra == rb:
+            peak = ra
+        else:  # e.g. an 8-bit result against a 16-bit target: compare on the [0, 1] scale
+            fa /= ra
+            fb /= rb
+            peak = 1.0
 
     if crop_border:
         c = crop_border

@@ -134,8 +134,12 @@ def test_explicit_data_range() -> None:
     a = skimage_data.astronaut()[:64, :64]
     b = _noisy(a, 0.05, 1)
     assert psnr(a, b, data_range=510) == pytest.approx(psnr(a, b) + 20 * math.log10(2), abs=1e-9)
-    with pytest.raises(ValueError, match="different value ranges"):
-        psnr(a, b / 255.0)
+    # Different ranges: each scaled to [0, 1] by its own dtype range.
+    assert psnr(a, b / 255.0) == pytest.approx(psnr(a, b), abs=1e-9)
+    b16 = b.astype(np.uint16) * 257
+    assert psnr(b16, a) == pytest.approx(psnr(b, a), abs=1e-9)
+    assert ssim(a, b16) == pytest.approx(ssim(a, b), abs=1e-9)
+    assert image_quality(b16, a)["ssim_y"] == pytest.approx(image_quality(b, a)["ssim_y"], abs=1e-9)
     assert psnr(a, b / 255.0 * 255.0, data_range=255) == pytest.approx(psnr(a, b), abs=1e-9)
     with pytest.raises(ValueError):
         psnr(a, b, data_range=1.0, y_channel=True)
