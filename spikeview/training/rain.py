@@ -197,7 +197,7 @@ def _check_shape(img: np.ndarray) -> None:
 
 def _line_kernel(length: float, angle_deg: float) -> np.ndarray:
     """Normalised anti-aliased line of ``length`` px along the fall direction (motion blur)."""
-    size = max(3, int(math.ceil(length)) | 1)
+    size = max(3, math.ceil(length) | 1)
     k = np.zeros((size * 4, size * 4), np.uint8)
     c = size * 2
     a = math.radians(angle_deg)
