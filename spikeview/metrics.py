@@ -66,13 +66,17 @@ def _prepare(
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
     if 2 * crop_border >= min(a.shape[0], a.shape[1]):
         raise ValueError(f"crop_border={crop_border} leaves nothing of a {a.shape[1]}x{a.shape[0]} image")
+    if crop_border:  # crop first: less to convert (Y and casts are per pixel)
+        c = crop_border
+        a, b = a[c:-c, c:-c], b[c:-c, c:-c]
 
     if y_channel:
         if data_range is not None and data_range != 255:
             raise ValueError("y_channel=True always uses data_range=255 (Y on the 0..255 scale)")
         if a.ndim != 3 or a.shape[2] != 3:
             raise ValueError(f"y_channel=True needs RGB images of shape (H, W, 3), got {a.shape}")
-        _dtype_range(a), _dtype_range(b)  # reject unsupported dtypes with a clear message
+        for arr in (a, b):
+            _dtype_range(arr)  # reject unsupported dtypes with a clear message
         fa, fb, peak = rgb_to_y(a), rgb_to_y(b), 255.0
     else:
         ra, rb = _dtype_range(a), _dtype_range(b)
@@ -87,10 +91,6 @@ def _prepare(
             fa /= ra
             fb /= rb
             peak = 1.0
-
-    if crop_border:
-        c = crop_border
-        fa, fb = fa[c:-c, c:-c], fb[c:-c, c:-c]
     return fa, fb, peak
 
 
