@@ -345,6 +345,8 @@ def _decode(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ImageReadError(f"{where}: corrupt {header.format} file ({msg})") from None
     if img is None or img.size == 0:
         raise ImageReadError(f"{where}: corrupt or unsupported {header.format} file (decoding failed)")
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:  # in case the decoder disagrees with the header
+        raise ImageReadError(f"{where}: image is {img.shape[1]}x{img.shape[0]}, above the pixel limit")
     if img.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(
             f"{where}: unsupported sample type {img.dtype} (only 8- and 16-bit integer images are supported)"
