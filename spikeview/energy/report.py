@@ -108,6 +108,11 @@ class EnergyReport:
             citation=c.citation,
         )
 
+    @property
+    def totals(self) -> dict[str, float]:
+        """``{"macs", "sops", "energy_pj", "energy_uj"}`` (also available as fields)."""
+        return {"macs": self.macs, "sops": self.sops, "energy_pj": self.energy_pj, "energy_uj": self.energy_uj}
+
     def with_costs(self, costs: EnergyCosts | str) -> EnergyReport:
         """The same counts priced with other costs (an :class:`EnergyCosts` or a preset name)."""
         return EnergyReport.build(self.layers, costs, self.assumptions, self.calls, self.pixels)

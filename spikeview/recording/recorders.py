@@ -355,22 +355,23 @@ class ActivityRecorder:
         spike_map = self._downsample(s[:, channel]).contiguous()
 
         flat = spikes[:, 0].reshape(steps, -1)
-        raster = flat[:, self._raster_indices(flat.shape[1])] != 0
+        raster = flat[:, self._raster_indices(flat.shape[1]).to(flat.device)] != 0
 
         values = h.reshape(-1)
         lo = min(float(values.min()), params.v_reset)
         hi = max(float(values.max()), params.v_threshold)
         if hi <= lo:
             hi = lo + 1.0
-        counts, edges = torch.histogram(values, bins=HIST_BINS, range=(lo, hi))
+        # NumPy counts in int64 (float32 torch histograms lose counts above 2**24 per bin)
+        counts, edges = np.histogram(values.cpu().numpy(), bins=HIST_BINS, range=(lo, hi))
 
         return ActivitySnapshot(
             layer=name,
             channel=channel,
-            membrane=membrane.numpy().astype(np.float32, copy=True),
-            spikes=spike_map.numpy().astype(np.float32, copy=True),
-            raster=raster.numpy().copy(),
-            membrane_hist=(counts.numpy().astype(np.int64), edges.numpy().astype(np.float32)),
+            membrane=membrane.cpu().numpy().astype(np.float32, copy=True),
+            spikes=spike_map.cpu().numpy().astype(np.float32, copy=True),
+            raster=raster.cpu().numpy().copy(),
+            membrane_hist=(counts.astype(np.int64), edges.astype(np.float32)),
             threshold=float(params.v_threshold),
             firing_rate=firing_rate,
             call_index=call_index,

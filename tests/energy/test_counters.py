@@ -86,6 +86,12 @@ def test_hand_count_small_net():
     assert not c2.time_constant_input
 
     assert report.macs == CONV1_MACS and report.sops == pytest.approx(CONV2_SOPS)
+    assert report.totals == {
+        "macs": report.macs,
+        "sops": report.sops,
+        "energy_pj": report.energy_pj,
+        "energy_uj": report.energy_uj,
+    }
     assert report.dense_macs == CONV1_MACS + CONV2_DENSE
     assert report.calls == 1 and report.pixels == 16
     expected = {"45nm-fp32": (4.6, 0.9), "45nm-fp16": (1.5, 0.4), "45nm-int8": (0.23, 0.03)}
@@ -304,3 +310,19 @@ def test_energy_package_costs_and_report_do_not_import_torch():
         "e.EnergyReport.build([], e.DEFAULT_COSTS); assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_meter_and_recorder_together_agree_on_firing_rates():
+    from spikeview.recording import ActivityRecorder
+
+    snn = tiny(spiking=True)
+    with ActivityRecorder(snn) as rec, EnergyMeter(snn) as meter, torch.inference_mode():
+        snn(torch.rand(1, 3, 16, 16))
+        snn(torch.rand(1, 3, 16, 16))
+    rows = {(r.name, r.kind): r for r in meter.report().layers}
+    rates = rec.firing_rates()
+    # every LIF feeds exactly the conv that follows it in its Sequential
+    for lif_name in rates:
+        prefix, _, index = lif_name.rpartition(".")
+        conv = rows[(f"{prefix}.{int(index) + 1}", "AC")]
+        assert conv.input_firing_rate == pytest.approx(rates[lif_name], rel=1e-12)
