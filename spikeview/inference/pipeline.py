@@ -162,20 +162,46 @@ def _reduced_size(w: int, h: int, reduce_to: int) -> tuple[int, int]:
 
 
 class _Restore:
-    """Adapts any restorer to ``(rgb) -> (rgb, stats_or_None)`` with reduce_to applied."""
+    """Adapts any restorer to ``(rgb) -> (rgb, stats_or_None)`` with reduce_to applied.
 
-    def __init__(self, restorer: SupportsRestore, reduce_to: int | None, cancel: CancelToken | None) -> None:
+    Keyword arguments (``cancel``, ``recorder``, ``energy``) are passed only if the
+    restorer's ``restore`` accepts them. With a recorder, per-frame firing rates are the
+    difference of its cumulative counts before and after the call (a recorder the GUI
+    keeps across frames accumulates; the figures shown must be this frame's).
+    """
+
+    def __init__(
+        self,
+        restorer: SupportsRestore,
+        reduce_to: int | None,
+        cancel: CancelToken | None,
+        *,
+        recorder: Any = None,
+        energy: bool = False,
+    ) -> None:
         self.restorer = restorer
         self.reduce_to = reduce_to
-        kwargs: dict[str, Any] = {}
         try:
             params = inspect.signature(restorer.restore).parameters
         except (TypeError, ValueError):
             params = {}
         accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        if cancel is not None and ("cancel" in params or accepts_any):
+
+        def accepts(name: str) -> bool:
+            return name in params or accepts_any
+
+        kwargs: dict[str, Any] = {}
+        if cancel is not None and accepts("cancel"):
             kwargs["cancel"] = cancel
+        if energy and accepts("energy"):
+            kwargs["energy"] = True
+        self.recorder = recorder if recorder is not None and accepts("recorder") else None
+        if self.recorder is not None:
+            kwargs["recorder"] = self.recorder
         self.kwargs = kwargs
+
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        return self.recorder.spike_counts(), self.recorder.element_counts()
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, Any]:
         import cv2
@@ -184,11 +210,19 @@ class _Restore:
         small = rgb
         if self.reduce_to is not None and max(w, h) > self.reduce_to:
             small = cv2.resize(rgb, _reduced_size(w, h, self.reduce_to), interpolation=cv2.INTER_AREA)
+        before = self._counts() if self.recorder is not None else None
         result = self.restorer.restore(small, **self.kwargs)
         if isinstance(result, np.ndarray):
             out, stats = result, None
         else:
             out, stats = np.asarray(result.image), getattr(result, "stats", None)
+        if before is not None and stats is not None and hasattr(stats, "firing_rates"):
+            spikes, elements = self._counts()
+            stats.firing_rates = {
+                name: (spikes[name] - before[0].get(name, 0)) / max(elements[name] - before[1].get(name, 0), 1)
+                for name in spikes
+                if elements[name] > before[1].get(name, 0)
+            }
         if out.dtype != np.uint8:
             from spikeview.media.convert import to_uint8
 
@@ -248,6 +282,12 @@ class VideoPipeline:
     for another sink. ``max_frames``: stop (gracefully) after that many restored frames.
     ``queue_size``: bound of the file-mode queues.
 
+    Activity: ``record_activity=True`` (default) attaches a
+    :class:`~spikeview.recording.ActivityRecorder` to spiking models so every frame's stats
+    carry per-layer firing rates; pass your own ``recorder`` (e.g. the GUI's, to also get
+    spike rasters over frames) to use it instead. ``energy=True`` asks the restorer for an
+    energy estimate per frame.
+
     The pipeline opens the source if it is not open and always closes it at the end.
     One pipeline runs once.
     """
@@ -269,6 +309,9 @@ class VideoPipeline:
         cancel: CancelToken | None = None,
         max_frames: int | None = None,
         queue_size: int = 4,
+        record_activity: bool = True,
+        recorder: Any = None,
+        energy: bool = False,
     ) -> None:
         if reduce_to is not None and reduce_to < 8:
             raise ValueError("reduce_to must be at least 8 pixels")
@@ -290,6 +333,9 @@ class VideoPipeline:
         self.cancel_token = cancel if cancel is not None else CancelToken()
         self.max_frames = max_frames
         self.queue_size = queue_size
+        self.record_activity = record_activity
+        self.recorder = recorder
+        self.energy = energy
         self._stop = threading.Event()  # graceful stop requested (commit)
         # Reader / capture threads quit when either is set; the writer only on _abort, so
         # at an orderly end it still drains its queue.
@@ -368,6 +414,18 @@ class VideoPipeline:
             s.disconnected = bool(getattr(self.source, "disconnected", False))
         return self.summary
 
+    def _make_recorder(self) -> Any:
+        if self.recorder is not None:
+            return self.recorder
+        model = getattr(self.restorer, "model", None)
+        info = getattr(self.restorer, "info", None)
+        if not self.record_activity or model is None or not getattr(info, "spiking", False):
+            return None
+        from spikeview.recording import ActivityRecorder
+
+        # Small snapshots: only the counts are used here.
+        return ActivityRecorder(model, max_side=32, raster_neurons=8, capacity=1, frame_capacity=1)
+
     def _close_source(self) -> None:
         alive = [t for t in self._threads if t.is_alive() and t.name != "spikeview-writer"]
         if alive:
@@ -442,7 +500,9 @@ class VideoPipeline:
     def _process(self, sink: FrameSink | None) -> None:
         live = self.source.is_live
         total = self.source.frame_count or 0
-        restore = _Restore(self.restorer, self.reduce_to, self.cancel_token)
+        restore = _Restore(
+            self.restorer, self.reduce_to, self.cancel_token, recorder=self._make_recorder(), energy=self.energy
+        )
         writer_errors: list[BaseException] = []
         out_q: queue.Queue | None = None
         if sink is not None:
@@ -640,4 +700,3 @@ def measure_video_fps(restorer: SupportsRestore, size: tuple[int, int] = (320, 2
         "pipeline_fps": round(summary.fps, 3),
         "pipeline_s": round(summary.elapsed_s, 3),
     }
-

@@ -55,6 +55,31 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+_STILL_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"BM", "a BMP image"),
+)
+
+
+def _still_image_kind(path: Path) -> str | None:
+    """Name of the still-image format ``path`` starts with (FFmpeg would open it as a
+    one-frame video), or None. Animated GIFs are left to FFmpeg on purpose."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    for magic, kind in _STILL_IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
 def even_size(size: tuple[int, int]) -> tuple[int, int]:
     """``(width, height)`` rounded up to even numbers (what MPEG-4 / H.264 can encode)."""
     w, h = size
@@ -100,6 +125,9 @@ class VideoFileSource(FrameSource):
             raise self._fail("permission denied")
         if path.stat().st_size == 0:
             raise self._fail("the file is empty")
+        still = _still_image_kind(path)
+        if still:
+            raise self._fail(f"it is {still}, not a video (restore it with 'spikeview derain')")
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
