@@ -18,8 +18,9 @@ counted; see :meth:`EnergyMeter.report` for the full list of assumptions.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -148,6 +149,8 @@ class EnergyMeter:
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         # data pointers of neuron outputs of the current model call (to recognise silent spikes)
         self._spike_ptrs: set[int] = set()
+        # report() may run on the GUI thread while a worker is still counting
+        self._lock = threading.Lock()
 
     @property
     def attached(self) -> bool:
@@ -184,25 +187,30 @@ class EnergyMeter:
         self._spike_ptrs.clear()
 
     def clear(self) -> None:
-        self._tallies.clear()
-        self._calls = 0
-        self._pixels = 0
+        """Forget all counts (keeps the hooks if attached)."""
+        with self._lock:
+            self._tallies.clear()
+            self._calls = 0
+            self._pixels = 0
 
     # -- hooks -------------------------------------------------------------------------
 
     def _on_model_call(self, _module: nn.Module, inputs: tuple) -> None:
-        self._calls += 1
         self._spike_ptrs.clear()
         x = inputs[0] if inputs else None
+        pixels = 0
         if isinstance(x, torch.Tensor):
             # [N, C, H, W] images: N·H·W pixels; anything else: elements
-            self._pixels += x.shape[0] * x.shape[-2] * x.shape[-1] if x.dim() == 4 else x.numel()
+            pixels = x.shape[0] * x.shape[-2] * x.shape[-1] if x.dim() == 4 else x.numel()
+        with self._lock:
+            self._calls += 1
+            self._pixels += pixels
 
     def _on_spikes(self, _module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
         if isinstance(output, torch.Tensor):
             self._spike_ptrs.add(output.data_ptr())
 
-    def _input_spike_rate(self, x: torch.Tensor) -> float | None:
+    def _input_spike_rate(self, x: torch.Tensor | None) -> float | None:
         if not self.spike_driven or not isinstance(x, torch.Tensor):
             return None
         rate = spike_rate(x)
@@ -210,40 +218,45 @@ class EnergyMeter:
             return None  # all zeros but not from a neuron: a real-valued input that happens to be 0
         return rate
 
-    def _tally(self, name: str, module: nn.Module, kind: str) -> _Tally:
-        key = (name, kind)
-        tally = self._tallies.get(key)
-        if tally is None:
-            tally = self._tallies[key] = _Tally(type(module).__name__, kind)
-        return tally
+    def _add(self, name: str, module: nn.Module, kind: str, dense: int, ops: float, constant: bool) -> None:
+        with self._lock:
+            tally = self._tallies.get((name, kind))
+            if tally is None:
+                tally = self._tallies[(name, kind)] = _Tally(type(module).__name__, kind)
+            tally.calls += 1
+            tally.dense_macs += dense
+            tally.ops += ops
+            tally.time_constant_input |= constant
 
     def _weighted_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             with torch.no_grad():
                 dense = dense_macs(module, inputs, output)
-                x = inputs[0]
+                x = inputs[0] if inputs else None
                 rate = self._input_spike_rate(x)
-                tally = self._tally(name, module, "MAC" if rate is None else "AC")
-                tally.calls += 1
-                tally.dense_macs += dense
-                tally.ops += dense if rate is None else rate * dense
-                tally.time_constant_input |= is_time_constant(x)
+                constant = isinstance(x, torch.Tensor) and is_time_constant(x)
+                if rate is None:
+                    self._add(name, module, "MAC", dense, float(dense), constant)
+                else:
+                    self._add(name, module, "AC", dense, rate * dense, constant)
 
         return hook
 
     def _gating_hook(self, name: str, rule: GatingRule):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             count = int(rule(module, inputs, output))
-            tally = self._tally(name, module, "MAC")
-            tally.calls += 1
-            tally.dense_macs += count
-            tally.ops += count
+            self._add(name, module, "MAC", count, float(count), False)
 
         return hook
 
     # -- report ------------------------------------------------------------------------
 
+    def _snapshot(self) -> dict[tuple[str, str], _Tally]:
+        with self._lock:
+            return {key: replace(t) for key, t in self._tallies.items()}
+
     def assumptions(self) -> list[str]:
+        """What the counts include and leave out (goes into :attr:`EnergyReport.assumptions`)."""
         lines = [
             "Conv MACs = output elements × (C_in / groups) × kernel size; linear MACs = output elements × "
             "in_features; bias additions are not counted.",
@@ -258,7 +271,7 @@ class EnergyMeter:
         else:
             lines.append("Spike detection off (ANN): every layer is priced E_MAC per dense MAC.")
         lines.append("All T time steps are counted (they are in each layer's output).")
-        constant = [name for (name, _), t in self._tallies.items() if t.time_constant_input]
+        constant = [name for (name, _), t in self._snapshot().items() if t.time_constant_input]
         if constant:
             lines.append(
                 "Direct-encoded, time-constant input counted ×T as in the SNN literature, although SpikeView "
@@ -278,7 +291,7 @@ class EnergyMeter:
     def layers(self) -> list[LayerEnergy]:
         """Per-layer counts so far (energy_pj not yet priced: 0)."""
         rows = []
-        for (name, kind), t in self._tallies.items():
+        for (name, kind), t in self._snapshot().items():
             rate = t.ops / t.dense_macs if kind == "AC" and t.dense_macs else (0.0 if kind == "AC" else None)
             rows.append(
                 LayerEnergy(
@@ -297,4 +310,6 @@ class EnergyMeter:
 
     def report(self, costs: EnergyCosts | str = DEFAULT_COSTS) -> EnergyReport:
         """Everything counted so far, priced with ``costs`` (an :class:`EnergyCosts` or preset name)."""
-        return EnergyReport.build(self.layers(), costs, self.assumptions(), self._calls, self._pixels)
+        with self._lock:
+            calls, pixels = self._calls, self._pixels
+        return EnergyReport.build(self.layers(), costs, self.assumptions(), calls, pixels)

@@ -128,6 +128,7 @@ def spiking_layers(model: nn.Module, example_input: torch.Tensor | None = None) 
 
         return hook
 
+    saved_states = [(module, module._v) for _, module in lifs]  # video state must survive the probe
     try:
         for name, module in lifs:
             handles.append(module.register_forward_hook(make_hook(name)))
@@ -136,6 +137,8 @@ def spiking_layers(model: nn.Module, example_input: torch.Tensor | None = None) 
     finally:
         for h in handles:
             h.remove()
+        for module, v in saved_states:
+            module._v = v
     order += [name for name, _ in lifs if name not in seen_channels]
     guessed = _guess_channels(model)
     return [LayerInfo(name, "LIF", seen_channels.get(name, guessed.get(name)), i) for i, name in enumerate(order)]
@@ -277,7 +280,7 @@ class ActivityRecorder:
             # LIF starts from its carried state only in video mode and only if shapes match
             # (same rule as LIF.forward); remember it before forward() overwrites it.
             v = module._v
-            if module.carry_state and v is not None and v.shape == inputs[0].shape[1:]:
+            if module.carry_state and v is not None and inputs and v.shape == inputs[0].shape[1:]:
                 self._v_init[name] = v
             else:
                 self._v_init.pop(name, None)
@@ -287,11 +290,12 @@ class ActivityRecorder:
     def _make_hook(self, name: str):
         def hook(module: LIF, inputs: tuple, output: torch.Tensor) -> None:
             with torch.no_grad():
-                self._on_forward(name, module, inputs[0].detach(), output.detach())
+                x = inputs[0].detach() if inputs else None  # None: called with keywords, no membrane
+                self._on_forward(name, module, x, output.detach())
 
         return hook
 
-    def _on_forward(self, name: str, module: LIF, x: torch.Tensor, spikes: torch.Tensor) -> None:
+    def _on_forward(self, name: str, module: LIF, x: torch.Tensor | None, spikes: torch.Tensor) -> None:
         count = int(torch.count_nonzero(spikes))
         total = spikes.numel()
         with self._lock:
@@ -301,7 +305,7 @@ class ActivityRecorder:
             self._calls[name] = call_index + 1
             capture = self._capture_layer
             channel = self._capture_channel
-        if name != capture:
+        if name != capture or x is None:
             return
         snap = self._snapshot(name, module, x, spikes, channel, count / max(total, 1), call_index)
         self.snapshots.append(snap)
