@@ -151,13 +151,14 @@ class EnergyMeter:
         self._spike_ptrs: set[int] = set()
         # report() may run on the GUI thread while a worker is still counting
         self._lock = threading.Lock()
+        self._attached = False
 
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        return self._attached
 
     def __enter__(self) -> EnergyMeter:
-        if self._handles:
+        if self._attached:
             raise RuntimeError("this EnergyMeter is already attached")
         try:
             self._handles.append(self.model.register_forward_pre_hook(self._on_model_call))
@@ -174,6 +175,7 @@ class EnergyMeter:
         except BaseException:
             self._detach()
             raise
+        self._attached = True
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -185,6 +187,7 @@ class EnergyMeter:
             handle.remove()
         self._handles.clear()
         self._spike_ptrs.clear()
+        self._attached = False
 
     def clear(self) -> None:
         """Forget all counts (keeps the hooks if attached)."""

@@ -204,12 +204,13 @@ class ActivityRecorder:
         self._raster_index: dict[int, torch.Tensor] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._layer_names: list[str] = []
+        self._attached = False
 
     # -- attaching ---------------------------------------------------------------------
 
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        return self._attached
 
     @property
     def capture_layer(self) -> str | None:
@@ -224,7 +225,7 @@ class ActivityRecorder:
         return spiking_layers(self.model)
 
     def __enter__(self) -> ActivityRecorder:
-        if self._handles:
+        if self._attached:
             raise RuntimeError("this ActivityRecorder is already attached")
         lifs = _lif_modules(self.model)
         self._layer_names = [name for name, _ in lifs]
@@ -238,6 +239,7 @@ class ActivityRecorder:
         except BaseException:
             self._detach()
             raise
+        self._attached = True
         if not lifs:
             log.debug("ActivityRecorder: %s has no LIF layers", type(self.model).__name__)
         return self
@@ -251,6 +253,7 @@ class ActivityRecorder:
             handle.remove()
         self._handles.clear()
         self._v_init.clear()
+        self._attached = False
 
     def _resolve_layer(self, layer: str | None) -> str | None:
         if layer is None:

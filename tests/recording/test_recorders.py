@@ -319,7 +319,9 @@ def test_set_capture_while_attached_and_channel_clamp():
 def test_ann_twin_records_nothing_but_works():
     model = tiny_esdnet(spiking=False)
     with ActivityRecorder(model) as rec, torch.no_grad():
+        assert rec.attached
         model(torch.rand(1, 3, 16, 16))
+    assert not rec.attached
     assert rec.latest() is None and rec.firing_rates() == {} and rec.overall_firing_rate() is None
 
 
