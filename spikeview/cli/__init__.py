@@ -20,6 +20,9 @@ COMMAND_MODULES = (
     "spikeview.cli.train",
     "spikeview.cli.derain",
     "spikeview.cli.synth",
+    "spikeview.cli.video",
+    "spikeview.cli.webcam",
+    "spikeview.cli.gui",
 )
 
 EXIT_OK = 0

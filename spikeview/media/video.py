@@ -30,9 +30,11 @@ from spikeview.media.frames import FrameSource, to_rgb_uint8
 
 __all__ = [
     "VIDEO_EXTENSIONS",
+    "VIDEO_OUTPUT_EXTENSIONS",
     "AtomicVideoWriter",
     "ImageSequenceSource",
     "VideoFileSource",
+    "default_codec",
     "even_size",
 ]
 
@@ -40,6 +42,16 @@ log = logging.getLogger(__name__)
 
 #: Extensions offered in file dialogs and accepted by ``spikeview video`` without a warning.
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
+
+#: Extensions :class:`AtomicVideoWriter` can write with :func:`default_codec` (checked with
+#: the OpenCV wheel's FFmpeg; H.264 needs an encoder most wheels lack, so MPEG-4 Part 2).
+VIDEO_OUTPUT_EXTENSIONS: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+
+
+def default_codec(path: str | os.PathLike[str]) -> str:
+    """Four-character code that OpenCV's FFmpeg can write into ``path``'s container."""
+    return "VP80" if Path(path).suffix.lower() == ".webm" else "mp4v"
+
 
 # Same permissions as any file the user creates (mkstemp makes 0600 files).
 _UMASK = os.umask(0)
