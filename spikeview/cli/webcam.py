@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if summary.dropped:
             text += " (dropped frames are skipped, so it plays faster than real time)"
     print(text)
-    if summary.disconnected:
+    if summary.disconnected and not summary.stopped:  # a disconnect after --frames was reached is no error
         raise VideoError(
             f"camera {camera.device} disconnected after {camera.frames_read} frames"
             + (f"; the recording up to then was saved to {summary.output}" if summary.output else "")

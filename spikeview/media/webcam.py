@@ -132,7 +132,7 @@ class CameraSource(FrameSource):
             failures += 1
             if failures >= self.max_failures:
                 self.disconnected = True
-                log.warning("camera %s stopped delivering frames after %d frames", self.name, self.frames_read)
+                log.info("camera %s stopped delivering frames after %d frames", self.name, self.frames_read)
                 if self.on_disconnect == "raise":
                     raise VideoError(
                         f"camera {self.device} disconnected after {self.frames_read} frames "
