@@ -11,7 +11,8 @@ weighted layer::
     otherwise                → MAC, ops = dense MACs
 
 which is the convention of the SNN literature (SOPs = spikes × fan-out, ignoring the
-smaller fan-out at image borders). Time steps are in the output shape, so all T steps are
+smaller fan-out at image borders; ``EnergyMeter(..., exact_sops=True)`` counts borders,
+stride and groups exactly instead). Time steps are in the output shape, so all T steps are
 counted; see :meth:`EnergyMeter.report` for the full list of assumptions.
 """
 
@@ -99,6 +100,31 @@ def dense_macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
     return output.numel() * (module.in_channels // module.groups) * kernel
 
 
+def exact_synops(module: nn.Module, x: torch.Tensor) -> float | None:
+    """Synaptic operations of a 0/1 input counted exactly (borders, stride, groups), or None.
+
+    Each spike costs one accumulate per output it reaches. For a conv that is the sum of the
+    spike mask convolved with an all-ones kernel (one per group, then × outputs per group);
+    for a linear layer spikes × out_features. None for transposed convs and non-zero padding
+    modes (the caller falls back to the firing-rate convention).
+    """
+    if isinstance(module, nn.Linear):
+        return float(torch.count_nonzero(x)) * module.out_features
+    if not isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or module.padding_mode != "zeros":
+        return None
+    dims = len(module.kernel_size)
+    conv = {1: nn.functional.conv1d, 2: nn.functional.conv2d, 3: nn.functional.conv3d}[dims]
+    mask = x.float()
+    if mask.dim() == dims + 1:
+        mask = mask.unsqueeze(0)
+    mask = mask.reshape(-1, *mask.shape[-(dims + 1) :])  # fold T (and any other leading axes) into batch
+    ones = torch.ones(
+        module.groups, module.in_channels // module.groups, *module.kernel_size, dtype=mask.dtype, device=mask.device
+    )
+    reached = conv(mask, ones, None, module.stride, module.padding, module.dilation, module.groups)
+    return float(reached.sum(dtype=torch.float64)) * (module.out_channels // module.groups)
+
+
 def spike_rate(x: torch.Tensor) -> float | None:
     """Fraction of non-zero elements if ``x`` holds only 0 and 1 (spikes), else None."""
     if x.numel() == 0:
@@ -119,6 +145,7 @@ class _Tally:
     calls: int = 0
     dense_macs: int = 0
     ops: float = 0.0
+    rate_macs: float = 0.0  # Σ input firing rate × dense MACs (AC rows)
     time_constant_input: bool = False
 
 
@@ -135,11 +162,14 @@ class EnergyMeter:
     Counts add up over all calls until :meth:`clear`. ``spike_driven``: None (default)
     decides per call from the input (0/1 only → spikes) unless the model has
     ``spiking = False`` (an ANN twin), in which case everything is a MAC; True/False force
-    the automatic rule on or off.
+    the automatic rule on or off. ``exact_sops=True`` replaces the firing-rate convention by
+    an exact count of synaptic operations (:func:`exact_synops`, one extra cheap conv per
+    spike-driven layer call); ``input_firing_rate`` stays the measured rate either way.
     """
 
-    def __init__(self, model: nn.Module, spike_driven: bool | None = None) -> None:
+    def __init__(self, model: nn.Module, spike_driven: bool | None = None, exact_sops: bool = False) -> None:
         self.model = model
+        self.exact_sops = bool(exact_sops)
         if spike_driven is None:
             spike_driven = getattr(model, "spiking", True) is not False
         self.spike_driven = bool(spike_driven)
@@ -221,7 +251,9 @@ class EnergyMeter:
             return None  # all zeros but not from a neuron: a real-valued input that happens to be 0
         return rate
 
-    def _add(self, name: str, module: nn.Module, kind: str, dense: int, ops: float, constant: bool) -> None:
+    def _add(
+        self, name: str, module: nn.Module, kind: str, dense: int, ops: float, constant: bool, rate: float = 0.0
+    ) -> None:
         with self._lock:
             tally = self._tallies.get((name, kind))
             if tally is None:
@@ -229,6 +261,7 @@ class EnergyMeter:
             tally.calls += 1
             tally.dense_macs += dense
             tally.ops += ops
+            tally.rate_macs += rate * dense
             tally.time_constant_input |= constant
 
     def _weighted_hook(self, name: str):
@@ -241,7 +274,8 @@ class EnergyMeter:
                 if rate is None:
                     self._add(name, module, "MAC", dense, float(dense), constant)
                 else:
-                    self._add(name, module, "AC", dense, rate * dense, constant)
+                    ops = exact_synops(module, x) if self.exact_sops and rate > 0 else None
+                    self._add(name, module, "AC", dense, rate * dense if ops is None else ops, constant, rate)
 
         return hook
 
@@ -265,9 +299,14 @@ class EnergyMeter:
             "in_features; bias additions are not counted.",
         ]
         if self.spike_driven:
+            sops = (
+                "SOPs counted exactly (each spike × the outputs it reaches, borders included)"
+                if self.exact_sops
+                else "SOPs = input firing rate × dense MACs (= spikes × fan-out, ignoring the smaller fan-out at "
+                "borders)"
+            )
             lines.append(
-                "A layer whose input holds only 0 and 1 (spikes) is spike-driven: SOPs = input firing rate × "
-                "dense MACs (= spikes × fan-out, ignoring the smaller fan-out at borders), each priced as one "
+                f"A layer whose input holds only 0 and 1 (spikes) is spike-driven: {sops}, each priced as one "
                 "accumulate (E_AC); an all-zero input counts as spikes only if a neuron produced it. Every other "
                 "layer is priced E_MAC per dense MAC."
             )
@@ -295,7 +334,7 @@ class EnergyMeter:
         """Per-layer counts so far (energy_pj not yet priced: 0)."""
         rows = []
         for (name, kind), t in self._snapshot().items():
-            rate = t.ops / t.dense_macs if kind == "AC" and t.dense_macs else (0.0 if kind == "AC" else None)
+            rate = (t.rate_macs / t.dense_macs if t.dense_macs else 0.0) if kind == "AC" else None
             rows.append(
                 LayerEnergy(
                     name=name,

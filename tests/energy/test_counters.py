@@ -326,3 +326,36 @@ def test_meter_and_recorder_together_agree_on_firing_rates():
         prefix, _, index = lif_name.rpartition(".")
         conv = rows[(f"{prefix}.{int(index) + 1}", "AC")]
         assert conv.input_firing_rate == pytest.approx(rates[lif_name], rel=1e-12)
+
+
+def test_exact_sops_count_borders_by_hand():
+    # spikes fill columns 0-1 of 4×4 maps in 5 (channel, step) planes. A 3×3 'same' conv
+    # reaches 2/3/3/2 output rows from rows 0..3 (10) and 2/3 output columns from columns 0/1
+    # (5): 50 output positions per plane, × 2 output channels, × 5 planes = 500 (rate
+    # convention: 720).
+    net = HandNet().eval()
+    with EnergyMeter(net, exact_sops=True) as meter, torch.no_grad():
+        net(hand_input())
+    report = meter.report()
+    conv2 = next(r for r in report.layers if r.name == "conv2")
+    assert conv2.ops == 500
+    assert conv2.input_firing_rate == pytest.approx(SPIKES / 128)  # still the measured rate
+    assert report.sops == 500 and "exactly" in " ".join(report.assumptions)
+
+    # stride 2 and groups: compare with a brute-force loop over outputs
+    conv = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, bias=False)
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(2, 4, 7, 9, generator=g) < 0.3).float()
+    brute = 0
+    xp = nn.functional.pad(x, (1, 1, 1, 1))
+    for n in range(2):
+        for o in range(6):
+            grp = o // 3
+            for i in range(4):
+                for j in range(5):
+                    brute += int(xp[n, 2 * grp : 2 * grp + 2, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].sum())
+    with EnergyMeter(conv, exact_sops=True) as meter:
+        conv(x)
+    (row,) = meter.report().layers
+    assert row.kind == "AC" and row.ops == brute
+    assert row.dense_macs == 2 * 6 * 4 * 5 * 2 * 9
