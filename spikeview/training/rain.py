@@ -115,8 +115,8 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "length": (14.0, 38.0),
         "angle": (-25.0, 25.0),
         "angle_jitter": (0.5, 2.5),
-        "width": (0.7, 1.2),
-        "brightness": (0.28, 0.55),
+        "width": (0.8, 1.4),
+        "brightness": (0.35, 0.6),
         "motion_blur": (2.0, 6.0),
     },
     "heavy": {
@@ -238,7 +238,7 @@ def _streak_layer(
     levels = brightness * np.clip(1.0 + brightness_jitter * rng.standard_normal(n), 0.2, 2.0)
     levels = np.clip(np.rint(levels * 255.0), 1, 255).astype(int)
     # Thin streaks: 1 px on the supersampled canvas, i.e. half a pixel, fainter after
-    # downsampling, which is how sub-pixel rain looks.
+    # downsampling, which is how sub-pixel (far) rain looks.
     thickness = max(1, round(width * s))
     half_dx = np.sin(angles) * lengths * 0.5
     half_dy = np.cos(angles) * lengths * 0.5
@@ -250,8 +250,6 @@ def _streak_layer(
     for i in range(n):
         cv2.line(canvas, (x1[i], y1[i]), (x2[i], y2[i]), int(levels[i]), thickness, cv2.LINE_AA, shift=4)
     layer = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / np.float32(255.0)
-    if width < 1.0:
-        layer *= np.float32(max(width, 0.3))
     if motion_blur >= 1.0:
         layer = cv2.filter2D(layer, -1, _line_kernel(motion_blur, angle), borderType=cv2.BORDER_REFLECT)
         # Blurring along the streak keeps its body but would dim it where it is shorter than
