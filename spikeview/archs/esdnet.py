@@ -96,4 +96,3 @@ class ESDNet(nn.Module):
         dec1 = self.decoder_level1(dec1)
         features = dec1.mean(dim=0)
         return self.output(self.refinement(features)) + inp
-

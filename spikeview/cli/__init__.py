@@ -19,6 +19,10 @@ from spikeview import __version__
 COMMAND_MODULES = (
     "spikeview.cli.train",
     "spikeview.cli.derain",
+    "spikeview.cli.eval",
+    "spikeview.cli.energy",
+    "spikeview.cli.bench",
+    "spikeview.cli.info",
     "spikeview.cli.synth",
     "spikeview.cli.video",
     "spikeview.cli.webcam",

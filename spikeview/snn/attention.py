@@ -22,6 +22,9 @@ class _SharedMLPAttention(nn.Module):
     def __init__(self, channels: int, reduction: int) -> None:
         super().__init__()
         hidden = max(1, channels // reduction)
+        # the pooling modules are the ones MA-SNN uses, so the float rounding matches it too
+        self.avg_pool = nn.AdaptiveAvgPool3d(1)
+        self.max_pool = nn.AdaptiveMaxPool3d(1)
         self.sharedMLP = nn.Sequential(
             nn.Conv3d(channels, hidden, 1, bias=False),
             nn.ReLU(),
@@ -29,9 +32,7 @@ class _SharedMLPAttention(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        avg = x.mean(dim=(2, 3, 4), keepdim=True)
-        mx = x.amax(dim=(2, 3, 4), keepdim=True)
-        return torch.sigmoid(self.sharedMLP(avg) + self.sharedMLP(mx))
+        return torch.sigmoid(self.sharedMLP(self.avg_pool(x)) + self.sharedMLP(self.max_pool(x)))
 
 
 class _SpatialAttention(nn.Module):

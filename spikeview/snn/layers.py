@@ -35,15 +35,24 @@ def unfold_time(y: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 class MultiStepConv2d(nn.Conv2d):
-    """``nn.Conv2d`` applied to every time step of a ``[T, N, C, H, W]`` sequence."""
+    """``nn.Conv2d`` applied to every time step of a ``[T, N, C, H, W]`` sequence.
+
+    If the weight is channels-last (inference fast path) the input is made channels-last
+    too, so oneDNN does not re-order it on every call.
+    """
+
+    def _conv(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight.is_contiguous(memory_format=torch.channels_last) and not self.weight.is_contiguous():
+            x = x.contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         if x_seq.dim() == 4:
-            return super().forward(x_seq)
+            return self._conv(x_seq)
         if is_time_constant(x_seq):
-            return repeat_over_time(super().forward(x_seq[0]), x_seq.shape[0])
+            return repeat_over_time(self._conv(x_seq[0]), x_seq.shape[0])
         steps = x_seq.shape[0]
-        return unfold_time(super().forward(fold_time(x_seq)), steps)
+        return unfold_time(self._conv(fold_time(x_seq)), steps)
 
 
 class TDBatchNorm2d(nn.BatchNorm2d):

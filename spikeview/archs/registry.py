@@ -1,0 +1,91 @@
+"""Explicit table of architectures: name → builder.
+
+Written out by hand on purpose: a frozen bundle cannot scan folders for ``*_arch.py`` and
+PyInstaller only follows static imports. Each SNN names its ANN twin (same topology,
+ReLU instead of LIF, no time axis) so every view and energy figure can be paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from torch import nn
+
+from spikeview.errors import ModelNotFoundError
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    builder: Callable[..., nn.Module]
+    spiking: bool
+    twin: str | None
+    description: str
+    official_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _esdnet(**kwargs: Any) -> nn.Module:
+    from spikeview.archs.esdnet import ESDNet
+
+    return ESDNet(**kwargs)
+
+
+_ESDNET_OFFICIAL = {
+    "inp_channels": 3,
+    "out_channels": 3,
+    "dim": 48,
+    "en_num_blocks": [4, 4, 8, 8],
+    "de_num_blocks": [2, 2, 2, 2],
+    "bias": False,
+    "T": 4,
+}
+
+ARCHS: dict[str, ArchSpec] = {
+    spec.name: spec
+    for spec in (
+        ArchSpec(
+            "esdnet",
+            _esdnet,
+            spiking=True,
+            twin="esdnet_ann",
+            description="ESDNet (Song et al., IJCAI 2024): spiking residual U-Net, LIF τ=2, V_th=0.15",
+            official_kwargs=_ESDNET_OFFICIAL,
+        ),
+        ArchSpec(
+            "esdnet_ann",
+            partial(_esdnet, spiking=False),
+            spiking=False,
+            twin="esdnet",
+            description="ANN twin of ESDNet: same topology, ReLU instead of LIF, no time axis",
+            official_kwargs=_ESDNET_OFFICIAL,
+        ),
+    )
+}
+
+
+def arch_spec(name: str) -> ArchSpec:
+    try:
+        return ARCHS[name]
+    except KeyError:
+        known = ", ".join(sorted(ARCHS))
+        raise ModelNotFoundError(f"unknown architecture '{name}' (known: {known})") from None
+
+
+def build_arch(name: str, **kwargs: Any) -> nn.Module:
+    """Build a registered architecture with its official constructor argument names.
+
+    Missing arguments take the official configuration's values.
+    """
+    spec = arch_spec(name)
+    merged = {**spec.official_kwargs, **kwargs}
+    try:
+        return spec.builder(**merged)
+    except TypeError as exc:
+        raise ModelNotFoundError(f"bad arguments for architecture '{name}': {exc}") from None
+
+
+def twin_of(name: str) -> str | None:
+    return arch_spec(name).twin
