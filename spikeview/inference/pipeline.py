@@ -55,6 +55,7 @@ from spikeview.progress import CancelToken, ProgressCallback, check_cancel, repo
 __all__ = [
     "FrameResult",
     "FrameStats",
+    "LatestMailbox",
     "PipelineSummary",
     "SupportsRestore",
     "VideoPipeline",
@@ -263,6 +264,36 @@ class _LatestSlot:
             item, self._item = self._item, None
             if item is None and self._closed:
                 return StopIteration
+            return item
+
+
+class LatestMailbox:
+    """Thread-safe one-item hand-over that keeps only the newest item.
+
+    For GUIs: call :meth:`put` from ``on_frame`` (worker thread) and emit a wake-up signal
+    only when it returns True (the box was empty); the GUI thread calls :meth:`take` and
+    paints what it gets. However slow painting is, at most one result waits, so Qt's event
+    queue never fills with frames. ``replaced`` counts results never taken (display drops).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: Any = None
+        self._full = False
+        self.replaced = 0
+
+    def put(self, item: Any) -> bool:
+        with self._lock:
+            was_empty = not self._full
+            if self._full:
+                self.replaced += 1
+            self._item, self._full = item, True
+            return was_empty
+
+    def take(self) -> Any:
+        """The newest item, or None if nothing arrived since the last take."""
+        with self._lock:
+            item, self._item, self._full = self._item, None, False
             return item
 
 

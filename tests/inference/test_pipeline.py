@@ -15,6 +15,7 @@ import pytest
 from spikeview.errors import VideoError
 from spikeview.inference.pipeline import (
     FrameResult,
+    LatestMailbox,
     VideoPipeline,
     measure_video_fps,
     output_size,
@@ -430,3 +431,25 @@ def test_measure_video_fps(tiny_restorer):
     assert report["median_ms"] > 0 and report["restore_fps"] > 0 and report["pipeline_fps"] > 0
     frames = synthetic_frames((40, 30), 4)
     assert frames[0].shape == (30, 40, 3) and not np.array_equal(frames[0], frames[1])
+
+
+def test_latest_mailbox_keeps_only_the_newest():
+    box = LatestMailbox()
+    assert box.take() is None
+    assert box.put(1) is True  # empty: the consumer needs a wake-up
+    assert box.put(2) is False  # already signalled
+    assert box.take() == 2 and box.replaced == 1
+    assert box.take() is None and box.put(3) is True
+
+
+def test_real_camera_class_through_the_live_path(tmp_path):
+    from spikeview.media.webcam import CameraSource
+
+    clip = make_video(tmp_path / "stream.mp4", n=8)
+    cam = CameraSource(str(clip), max_failures=2, retry_delay_s=0.0, on_disconnect="end")
+    seen = []
+    summary = run_pipeline(cam, Invert(), output=tmp_path / "rec.mp4", on_frame=lambda r: seen.append(r.index))
+    assert summary.disconnected and not summary.stopped
+    assert summary.frames_processed + summary.dropped == 8 == len(seen) + summary.dropped
+    assert len(read_all(tmp_path / "rec.mp4")[1]) == summary.frames_processed
+    assert pipeline_threads() == []
