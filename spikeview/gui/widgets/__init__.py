@@ -1,0 +1,1 @@
+"""Widgets of the SpikeView window; each takes numpy arrays and dataclasses, never tensors."""

@@ -1,0 +1,174 @@
+"""Model, ANN twin, device and tile pickers plus the model card of what is loaded."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spikeview.gui.types import DeviceChoice, LoadedModels, ModelCard, ModelChoice
+
+NO_TWIN = "(none)"
+AUTO_TWIN = ""
+NO_MODEL_TEXT = "No shipped model found — import a checkpoint (File > Import checkpoint…)."
+
+
+def _fmt_params(n: int) -> str:
+    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
+
+
+def card_html(card: ModelCard, twin: ModelCard | None) -> str:
+    """The card as HTML: facts table, measured metrics, then the card markdown (as text)."""
+    rows = [
+        ("Architecture", card.arch + (" (spiking)" if card.spiking else " (ANN)")),
+        ("Time steps T", str(card.timesteps)),
+        ("Task", card.task),
+        ("Parameters", _fmt_params(card.parameters)),
+    ]
+    if twin is not None:
+        rows.append(("ANN twin", f"{twin.name} — {twin.arch}, {_fmt_params(twin.parameters)}"))
+    for key, value in card.metrics.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        rows.append((f"Measured {key}", shown))
+    if card.path is not None:
+        rows.append(("File", str(card.path)))
+    body = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<h3>{html.escape(card.name)}</h3><table>{body}</table>"
+
+
+class ModelPicker(QWidget):
+    """Emits ``selectionChanged(model, twin, device, tile)`` when the user changes a picker."""
+
+    selectionChanged = Signal(str, str, str, int)
+    importRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("SNN model (shipped models first, then imported checkpoints)")
+        self.twin_combo = QComboBox()
+        self.twin_combo.setToolTip("ANN twin run next to the SNN for comparison")
+        self.device_combo = QComboBox()
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(-1, 8192)
+        self.tile_spin.setSingleStep(64)
+        self.tile_spin.setSpecialValueText("auto")
+        self.tile_spin.setToolTip("Tile side in pixels: auto keeps activations under the memory cap; 0 = whole image")
+        self.tile_spin.setValue(-1)
+        self.t_label = QLabel("–")
+        self.t_label.setToolTip("SNN time steps per image")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #e0a040;")
+        self.import_button = QPushButton("Import checkpoint…")
+        self.import_button.clicked.connect(self.importRequested)
+        self.card = QTextBrowser()
+        self.card.setOpenExternalLinks(True)
+        self.card.setMinimumHeight(120)
+
+        form = QFormLayout()
+        form.addRow("Model", self.model_combo)
+        form.addRow("ANN twin", self.twin_combo)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Tile", self.tile_spin)
+        form.addRow("Time steps", self.t_label)
+        root = QVBoxLayout(self)
+        root.addLayout(form)
+        root.addWidget(self.message)
+        root.addWidget(self.import_button)
+        root.addWidget(self.card, 1)
+        self._models: list[ModelChoice] = []
+        self._blocking = False
+        for combo in (self.twin_combo, self.device_combo):
+            combo.currentIndexChanged.connect(self._changed)
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.tile_spin.editingFinished.connect(self._changed)
+
+    # -- filling ------------------------------------------------------------------------------
+    def set_catalog(self, models: list[ModelChoice], devices: list[DeviceChoice], model: str = "",
+                    twin: str = "", device: str = "auto") -> None:
+        self._blocking = True
+        try:
+            self._models = list(models)
+            self.model_combo.clear()
+            for m in models:
+                label = m.name if m.shipped else f"{m.name}  (imported)"
+                self.model_combo.addItem(label, m.name)
+                self.model_combo.setItemData(self.model_combo.count() - 1, str(m.path), Qt.ItemDataRole.ToolTipRole)
+            self.twin_combo.clear()
+            self.twin_combo.addItem("model's own twin", AUTO_TWIN)
+            self.twin_combo.addItem("no ANN twin", NO_TWIN)
+            for m in models:
+                self.twin_combo.addItem(m.name, m.name)
+            self._fill_devices(devices)
+            self._select(self.model_combo, model)
+            self._select(self.twin_combo, twin)
+            self._select(self.device_combo, device)
+            self.message.setText("" if models else NO_MODEL_TEXT)
+            self.model_combo.setEnabled(bool(models))
+        finally:
+            self._blocking = False
+
+    def _fill_devices(self, devices: list[DeviceChoice]) -> None:
+        self.device_combo.clear()
+        self.device_combo.addItem("auto", "auto")
+        self.device_combo.setItemData(0, "CUDA, then Apple MPS, then CPU", Qt.ItemDataRole.ToolTipRole)
+        model = self.device_combo.model()
+        for d in devices:
+            self.device_combo.addItem(d.name if d.available else f"{d.name} (unavailable)", d.name)
+            index = self.device_combo.count() - 1
+            self.device_combo.setItemData(index, d.detail, Qt.ItemDataRole.ToolTipRole)
+            if not d.available and isinstance(model, QStandardItemModel):
+                model.item(index).setEnabled(False)
+
+    @staticmethod
+    def _select(combo: QComboBox, value: str) -> None:
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def set_tile(self, tile: int) -> None:
+        self.tile_spin.setValue(tile)
+
+    def set_loaded(self, loaded: LoadedModels) -> None:
+        self.t_label.setText(str(loaded.snn.timesteps) if loaded.snn.spiking else "1 (not spiking)")
+        html_text = card_html(loaded.snn, loaded.ann)
+        self.card.setHtml(html_text)
+        if loaded.snn.card_markdown:
+            # Markdown after the facts table: QTextBrowser renders markdown only as a whole document
+            self.card.setMarkdown(self.card.toMarkdown() + "\n\n---\n\n" + loaded.snn.card_markdown)
+        self.message.setText("" if loaded.ann is not None else "This model has no ANN twin loaded.")
+
+    def show_error(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- state --------------------------------------------------------------------------------
+    def selection(self) -> tuple[str, str, str, int]:
+        return (
+            self.model_combo.currentData() or "",
+            self.twin_combo.currentData() or "",
+            self.device_combo.currentData() or "auto",
+            self.tile_spin.value(),
+        )
+
+    def _model_changed(self, _index: int) -> None:
+        if not self._blocking:
+            self.twin_combo.blockSignals(True)
+            self._select(self.twin_combo, AUTO_TWIN)
+            self.twin_combo.blockSignals(False)
+            self._changed()
+
+    def _changed(self, *_args) -> None:
+        if not self._blocking:
+            self.selectionChanged.emit(*self.selection())
