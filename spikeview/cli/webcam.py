@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.output is not None:
         text += f"; recorded {summary.frames_written} frames to {summary.output}"
         if summary.dropped:
-            text += " (dropped frames are skipped, so it plays faster than real time)"
+            text += " (dropped camera frames repeat the previous restored frame, so it plays in real time)"
     print(text)
     if summary.disconnected and not summary.stopped:  # a disconnect after --frames was reached is no error
         raise VideoError(

@@ -311,7 +311,10 @@ class VideoPipeline:
     :class:`~spikeview.media.video.AtomicVideoWriter` (``codec``, ``protected``) at the
     source's fps and :func:`output_size`; or pass ``sink_factory(fps, size) -> FrameSink``
     for another sink. ``max_frames``: stop (gracefully) after that many restored frames.
-    ``queue_size``: bound of the file-mode queues.
+    ``queue_size``: bound of the file-mode queues and of the writer queue.
+    ``fill_dropped`` (live sources with an output): write the previous restored frame
+    again for every dropped camera frame, so the recording plays at the camera's pace
+    (False: only restored frames are written and the recording plays faster).
 
     Activity: ``record_activity=True`` (default) attaches a
     :class:`~spikeview.recording.ActivityRecorder` to spiking models so every frame's stats
@@ -340,6 +343,7 @@ class VideoPipeline:
         cancel: CancelToken | None = None,
         max_frames: int | None = None,
         queue_size: int = 4,
+        fill_dropped: bool = True,
         record_activity: bool = True,
         recorder: Any = None,
         energy: bool = False,
@@ -364,6 +368,7 @@ class VideoPipeline:
         self.cancel_token = cancel if cancel is not None else CancelToken()
         self.max_frames = max_frames
         self.queue_size = queue_size
+        self.fill_dropped = fill_dropped
         self.record_activity = record_activity
         self.recorder = recorder
         self.energy = energy
@@ -549,6 +554,8 @@ class VideoPipeline:
 
         done_times: deque[float] = deque(maxlen=120)
         summary = self.summary
+        last_written: np.ndarray | None = None
+        dropped_at_write = 0
         report(self.progress, 0, total, "starting")
         while True:
             check_cancel(self.cancel_token)
@@ -604,11 +611,19 @@ class VideoPipeline:
             # -- deliver
             if out_q is not None:
                 to_write = _concat_side_by_side(frame.rgb, out) if self.side_by_side else out
-                if not self._put(out_q, to_write, self._abort):
-                    if writer_errors:
-                        raise writer_errors[0]
-                    check_cancel(self.cancel_token)
-                    raise RuntimeError("video writer stopped unexpectedly")
+                # Live + fill_dropped: hold the previous picture for the frames dropped
+                # since, so the recording keeps the camera's timing.
+                repeats = summary.dropped - dropped_at_write if live and self.fill_dropped else 0
+                dropped_at_write = summary.dropped
+                items = [last_written] * repeats if last_written is not None else []
+                items.append(to_write)
+                last_written = to_write
+                for item in items:
+                    if not self._put(out_q, item, self._abort):
+                        if writer_errors:
+                            raise writer_errors[0]
+                        check_cancel(self.cancel_token)
+                        raise RuntimeError("video writer stopped unexpectedly")
             if self.on_frame is not None:
                 self.on_frame(result)
             done = summary.frames_processed

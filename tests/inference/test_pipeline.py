@@ -334,9 +334,10 @@ def test_live_latest_frame_wins_drops_and_stays_bounded(tmp_path):
     assert drops == sorted(drops)
     # Memory bounded: a handful of frames alive at any time, not the backlog (~45 here).
     assert slow.max_alive <= 6
-    # Normal end of a live source commits the recording with the processed frames.
+    # Normal end of a live source commits the recording; dropped frames are filled with
+    # the previous restored frame, so it has the camera's frame count (real-time playback).
     _, frames = read_all(out)
-    assert len(frames) == summary.frames_processed
+    assert len(frames) == summary.frames_written == 60
     assert pipeline_threads() == []
 
 
@@ -451,5 +452,13 @@ def test_real_camera_class_through_the_live_path(tmp_path):
     summary = run_pipeline(cam, Invert(), output=tmp_path / "rec.mp4", on_frame=lambda r: seen.append(r.index))
     assert summary.disconnected and not summary.stopped
     assert summary.frames_processed + summary.dropped == 8 == len(seen) + summary.dropped
-    assert len(read_all(tmp_path / "rec.mp4")[1]) == summary.frames_processed
+    assert len(read_all(tmp_path / "rec.mp4")[1]) == summary.frames_written == 8
     assert pipeline_threads() == []
+
+
+def test_live_recording_without_fill_has_only_restored_frames(tmp_path):
+    cam = FakeCamera(frames=30)
+    out = tmp_path / "rec.mp4"
+    summary = run_pipeline(cam, SlowerThanCamera(cam), output=out, fill_dropped=False)
+    assert summary.dropped > 0 and summary.frames_written == summary.frames_processed < 30
+    assert len(read_all(out)[1]) == summary.frames_processed
