@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from spikeview.errors import ConfigError
 from spikeview.media.convert import image_to_float_hwc
 from spikeview.media.images import IMAGE_EXTENSIONS, read_image
-from spikeview.training.rain import add_gaussian_noise, render_rain, sample_params
+from spikeview.training.rain import PRESET_NAMES, add_gaussian_noise, render_rain, sample_params
 
 __all__ = [
     "PairedImageDataset",
@@ -402,8 +402,9 @@ class SyntheticRainDataset(_SyntheticDataset):
         self.presets = tuple(presets)
         if not self.presets:
             raise ConfigError("SyntheticRainDataset needs at least one rain preset")
-        for p in self.presets:
-            sample_params(p, 0)  # raises ValueError on an unknown preset name
+        unknown = [p for p in self.presets if p not in PRESET_NAMES]
+        if unknown:
+            raise ConfigError(f"Unknown rain preset {unknown[0]!r} (choose from {', '.join(PRESET_NAMES)})")
 
     def _degrade(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         preset = self.presets[int(rng.integers(len(self.presets)))]
@@ -432,7 +433,7 @@ class SyntheticNoiseDataset(_SyntheticDataset):
         super().__init__(clean_paths, patch_size, length, seed, max_side, augment)
         self.sigmas = tuple(float(s) for s in sigmas)
         if not self.sigmas or min(self.sigmas) < 0:
-            raise ValueError(f"sigmas must be a non-empty list of non-negative numbers, got {sigmas}")
+            raise ConfigError(f"Noise sigmas must be a non-empty list of non-negative numbers, got {list(sigmas)}")
 
     def _degrade(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = self.sigmas[int(rng.integers(len(self.sigmas)))]

@@ -192,8 +192,10 @@ def test_synthetic_rain_dataset_is_deterministic(clean_dir: list[Path]) -> None:
     assert not torch.equal(other_seed[1][0], first)
     with pytest.raises(IndexError):
         ds[6]
-    with pytest.raises(ValueError, match="unknown rain preset"):
+    with pytest.raises(ConfigError, match="Unknown rain preset"):
         SyntheticRainDataset(clean_dir, presets=("drizzle",))
+    with pytest.raises(ConfigError):
+        SyntheticNoiseDataset(clean_dir, sigmas=())
 
 
 def test_synthetic_datasets_max_side_and_whole_images(clean_dir: list[Path]) -> None:
