@@ -110,3 +110,41 @@ def test_webcam_command_records_from_a_stream(tmp_path, tiny_checkpoint, capsys)
     assert "1 frames" in out and "fps" in out
     with VideoFileSource(rec) as src:
         assert src.frame_count == 1 and src.size == (W, H)
+
+
+def test_video_command_uses_the_default_model(tmp_path, tiny_checkpoint, tiny_models_dir, capsys):
+    clip = make_clip(tmp_path / "in.mp4", n=2)
+    out = tmp_path / "out.mkv"
+    assert main(["video", str(clip), "-o", str(out)]) == 0
+    assert "model tiny-snn" in capsys.readouterr().out
+    with VideoFileSource(out) as src:
+        assert src.frame_count == 2
+
+
+def test_ctrl_c_cancels_video_without_partial_output(tmp_path, tiny_checkpoint):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    clip = make_clip(tmp_path / "long.mp4", n=400)
+    out = tmp_path / "out.mp4"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "spikeview", "video", str(clip), "-o", str(out), "--checkpoint", str(tiny_checkpoint)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        for line in proc.stderr:  # wait until frames are being written
+            lines.append(line)
+            if line.startswith("video ") and "/400" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 130, "".join(lines) + rest
+    assert "cancelled" in rest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]  # no output, no temp file
