@@ -37,7 +37,9 @@ class TrainConfig:
     train_clean_dir: str | None = None
     train_presets: list[str] = field(default_factory=lambda: ["light", "heavy"])
     train_paired_root: str | None = None
-    augment: bool = False
+    augment: bool = True  # random flips / 90° rotations of training crops
+    max_side: int | None = 1024  # clean photos are shrunk (area filter) to this longest side when loaded
+    noise_sigmas: list[float] = field(default_factory=lambda: [15.0, 25.0, 50.0])  # task "denoise" (0-255 scale)
     # validation data: fixed synthetic crops of clean photos, or a paired folder
     val_clean_dir: str | None = None
     val_presets: list[str] = field(default_factory=lambda: ["light", "heavy"])
@@ -109,11 +111,12 @@ _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """Coerce a YAML value to the type of the field's default (``None`` passes for optional fields)."""
-    ftype = str(_FIELDS[name].type)
+    declared = str(_FIELDS[name].type)
     if value is None:
-        if "None" in ftype:
+        if "None" in declared:
             return None
         raise ConfigError(f"{name} cannot be empty")
+    ftype = declared.replace(" | None", "")
     try:
         if ftype == "bool":
             if isinstance(value, bool):
@@ -140,7 +143,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if ftype.startswith("list"):
             if not isinstance(value, (list, tuple)):
                 raise ValueError
-            if name == "betas":
+            if name in ("betas", "noise_sigmas"):
                 return [float(v) for v in value]
             return [str(v) for v in value]
         if ftype.startswith("dict"):

@@ -83,11 +83,11 @@ def build_train_set(cfg: TrainConfig) -> Any:
     length = cfg.steps * cfg.batch_size
     if cfg.train_clean_dir:
         clean = list_images(cfg.train_clean_dir)
+        common = {"patch_size": cfg.patch_size, "length": length, "seed": cfg.seed, "max_side": cfg.max_side,
+                  "augment": cfg.augment}
         if cfg.task == "denoise":
-            return datasets.SyntheticNoiseDataset(clean, patch_size=cfg.patch_size, length=length, seed=cfg.seed)
-        return datasets.SyntheticRainDataset(
-            clean, presets=tuple(cfg.train_presets), patch_size=cfg.patch_size, length=length, seed=cfg.seed
-        )
+            return datasets.SyntheticNoiseDataset(clean, sigmas=tuple(cfg.noise_sigmas), **common)
+        return datasets.SyntheticRainDataset(clean, presets=tuple(cfg.train_presets), **common)
     pairs = datasets.find_pairs(cfg.train_paired_root)
     return datasets.PairedImageDataset(pairs, patch_size=cfg.patch_size, augment=cfg.augment, seed=cfg.seed)
 
@@ -98,16 +98,19 @@ def build_val_set(cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
     if cfg.val_clean_dir:
         clean = list_images(cfg.val_clean_dir)
+        common = {"patch_size": cfg.val_patch_size, "length": cfg.val_count, "seed": cfg.val_seed,
+                  "max_side": cfg.max_side, "augment": False}
         if cfg.task == "denoise":
-            ds = datasets.SyntheticNoiseDataset(
-                clean, patch_size=cfg.val_patch_size, length=cfg.val_count, seed=cfg.val_seed
-            )
-        else:
-            ds = datasets.SyntheticRainDataset(
-                clean, presets=tuple(cfg.val_presets), patch_size=cfg.val_patch_size, length=cfg.val_count,
-                seed=cfg.val_seed,
-            )
-        return [_as_pair(ds[i]) for i in range(min(cfg.val_count, len(ds)))]
+            ds = datasets.SyntheticNoiseDataset(clean, sigmas=tuple(cfg.noise_sigmas), **common)
+            return [_as_pair(ds[i]) for i in range(cfg.val_count)]
+        # the same crops (same seed) under each preset in turn, so light and heavy rain are both scored
+        presets = list(cfg.val_presets)
+        per_preset = [math.ceil((cfg.val_count - k) / len(presets)) for k in range(len(presets))]
+        out = []
+        for preset, count in zip(presets, per_preset, strict=True):
+            ds = datasets.SyntheticRainDataset(clean, presets=(preset,), **{**common, "length": max(count, 1)})
+            out.extend(_as_pair(ds[i]) for i in range(count))
+        return out
     if cfg.val_paired_root:
         pairs = datasets.find_pairs(cfg.val_paired_root)
         ds = datasets.PairedImageDataset(pairs, patch_size=None, augment=False, seed=cfg.val_seed)

@@ -152,3 +152,48 @@ def test_config_rejects_unknown_key_and_parses_overrides(tmp_path):
     with pytest.raises(ConfigError):
         load_config(path, ["novalue"])
     assert parse_override("x=[1, 2]") == ("x", [1, 2])
+
+
+def _write_photos(folder: Path, count: int, seed: int) -> None:
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (96, 120, 3), dtype=np.uint8), (0, 0), 3)
+        cv2.imwrite(str(folder / f"photo{i}.png"), img)
+
+
+def test_cli_train_on_synthetic_rain_resumes_to_same_curve(tmp_path):
+    """End to end through ``spikeview train``: real PNG photos, on-the-fly rain, --set, --resume."""
+    from spikeview.cli import main
+
+    _write_photos(tmp_path / "clean" / "train", 3, seed=1)
+    _write_photos(tmp_path / "clean" / "val", 1, seed=2)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "arch: esdnet_ann\n"
+        "arch_kwargs: {dim: 16, en_num_blocks: [1, 1, 1, 1], de_num_blocks: [1, 1, 1, 1]}\n"
+        f"train_clean_dir: {tmp_path / 'clean' / 'train'}\n"
+        f"val_clean_dir: {tmp_path / 'clean' / 'val'}\n"
+        "val_count: 2\nval_patch_size: 32\npatch_size: 32\nbatch_size: 2\n"
+        "steps: 4\nwarmup_steps: 1\nval_every: 2\nckpt_every: 2\nnum_threads: 1\n"
+        "loss_weights: {l1: 1.0, fft: 0.1}\n"
+    )
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", str(recipe), "--no-progress", "--set", f"output_dir={full}"]) == 0
+    # the same run cancelled after step 1 (as Ctrl-C does), then resumed from the command line
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        Trainer(load_config(recipe, [f"output_dir={part}"])).run(
+            progress=lambda done, total, msg: token.cancel(), cancel=token, show_bar=False
+        )
+    assert main(["train", str(recipe), "--no-progress", "--set", f"output_dir={part}"]) == 2  # never overwrites
+    assert main(["train", str(recipe), "--no-progress", "--set", f"output_dir={part}", "--resume"]) == 0
+    assert _losses(part) == _losses(full)
+    rows = _losses(full)
+    assert [s for s, _ in rows] == [1, 2, 3, 4]
+    assert all(float(v) > 0 for _, v in rows)
+    _, info = load_checkpoint(full / "best.pt")
+    assert info.arch == "esdnet_ann" and info.metrics["val_psnr"] > 0
