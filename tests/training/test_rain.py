@@ -150,3 +150,10 @@ def test_gaussian_noise() -> None:
     assert clipped.min() >= 0.0
     with pytest.raises(ValueError):
         add_gaussian_noise(img, -1)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 5, 3), (7, 3, 3)])
+def test_tiny_images(shape: tuple[int, ...]) -> None:
+    for preset in PRESET_NAMES:
+        out = render_rain(np.full(shape, 100, np.uint8), sample_params(preset, 0), seed=0)
+        assert out.shape == shape
