@@ -29,6 +29,14 @@ Options: ``reduce_to`` (restore at a reduced size whose longer side is that many
 then upscale back, so outputs always have the input size), ``side_by_side`` (write
 ``input | output`` concatenated horizontally), ``carry_state`` (keep LIF membrane state
 between consecutive frames; set on the restorer for the run, restored afterwards).
+
+Driving it from a GUI: build the pipeline in the GUI thread, call :meth:`VideoPipeline.run`
+in a worker thread (``QThread``), and in ``on_frame`` hand results over with a
+:class:`LatestMailbox` plus a queued signal emitted only when ``put`` returns True; the GUI
+thread ``take()``-s and paints. Stop / cancel with :meth:`VideoPipeline.stop` /
+:meth:`VideoPipeline.cancel` from any thread. ``run`` raises
+:class:`~spikeview.errors.SpikeViewError` subclasses for user errors (show them),
+:class:`~spikeview.progress.Cancelled` on cancel (ignore).
 """
 
 from __future__ import annotations
