@@ -116,7 +116,7 @@ class FrameStats:
         return float(sum(self.firing_rates.values()) / len(self.firing_rates))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameResult:
     """One restored frame as delivered to ``on_frame``.
 
@@ -251,12 +251,14 @@ class _LatestSlot:
         self._item: Frame | None = None
         self._closed = False
         self.dropped = 0
+        self.last_put = time.monotonic()  # when the source last delivered (stall watchdog)
 
     def put(self, frame: Frame) -> None:
         with self._cond:
             if self._item is not None:
                 self.dropped += 1
             self._item = frame
+            self.last_put = time.monotonic()
             self._cond.notify()
 
     def close(self) -> None:
@@ -323,6 +325,10 @@ class VideoPipeline:
     ``fill_dropped`` (live sources with an output): write the previous restored frame
     again for every dropped camera frame, so the recording plays at the camera's pace
     (False: only restored frames are written and the recording plays faster).
+    ``stall_timeout_s`` (live sources): a camera whose driver blocks instead of failing
+    when unplugged is treated as disconnected after that many seconds without a frame
+    (raises :class:`~spikeview.errors.VideoError`, or ends the run if the source was made
+    with ``on_disconnect="end"``; ``summary.disconnected`` is True either way).
 
     Activity: ``record_activity=True`` (default) attaches a
     :class:`~spikeview.recording.ActivityRecorder` to spiking models so every frame's stats
@@ -352,6 +358,7 @@ class VideoPipeline:
         max_frames: int | None = None,
         queue_size: int = 4,
         fill_dropped: bool = True,
+        stall_timeout_s: float | None = 10.0,
         record_activity: bool = True,
         recorder: Any = None,
         energy: bool = False,
@@ -377,6 +384,8 @@ class VideoPipeline:
         self.max_frames = max_frames
         self.queue_size = queue_size
         self.fill_dropped = fill_dropped
+        self.stall_timeout_s = stall_timeout_s
+        self._stalled = False
         self.record_activity = record_activity
         self.recorder = recorder
         self.energy = energy
@@ -455,7 +464,7 @@ class VideoPipeline:
             if s.ms_per_frame:
                 s.median_ms = statistics.median(s.ms_per_frame)
             s.fps = s.frames_processed / s.elapsed_s if s.elapsed_s > 0 else 0.0
-            s.disconnected = bool(getattr(self.source, "disconnected", False))
+            s.disconnected = self._stalled or bool(getattr(self.source, "disconnected", False))
         return self.summary
 
     def _make_recorder(self) -> Any:
@@ -482,7 +491,9 @@ class VideoPipeline:
     def _join_threads(self) -> None:
         for t in self._threads:
             if t is not threading.current_thread():
-                t.join(_JOIN_TIMEOUT_S)
+                # A stalled camera's thread is stuck in the driver: do not wait for it long.
+                stuck = self._stalled and t.name == "spikeview-capture"
+                t.join(0.5 if stuck else _JOIN_TIMEOUT_S)
 
     def _start(self, target: Callable[..., None], name: str, *args: Any) -> None:
         t = threading.Thread(target=target, args=args, name=f"spikeview-{name}", daemon=True)
@@ -581,6 +592,13 @@ class VideoPipeline:
                         raise capture_errors[0]
                     break
                 if got is None:
+                    silent = time.monotonic() - slot.last_put
+                    if self.stall_timeout_s is not None and silent > self.stall_timeout_s:
+                        self._stalled = True
+                        log.warning("live source delivered no frame for %.1f s", silent)
+                        if getattr(self.source, "on_disconnect", "raise") == "end":
+                            break  # like a disconnect in "end" mode: keep what was recorded
+                        raise VideoError(f"the camera delivered no frame for {silent:.0f} s (disconnected or frozen?)")
                     continue
                 frame = got
             else:

@@ -23,7 +23,7 @@ import numpy as np
 from spikeview.media.convert import to_uint8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value: compare by identity
 class Frame:
     """One video frame.
 

@@ -75,8 +75,16 @@ class FakeCamera(FrameSource):
 
     is_live = True
 
-    def __init__(self, frames: int = 60, interval_s: float = 0.002, disconnect_after: int | None = None) -> None:
+    def __init__(
+        self,
+        frames: int = 60,
+        interval_s: float = 0.002,
+        disconnect_after: int | None = None,
+        freeze_after: int | None = None,
+    ) -> None:
         super().__init__()
+        self.freeze_after = freeze_after  # then reads block (a driver that hangs when unplugged)
+        self.unfreeze = threading.Event()
         self.frames = frames
         self.interval_s = interval_s
         self.disconnect_after = disconnect_after
@@ -96,6 +104,10 @@ class FakeCamera(FrameSource):
             self.disconnected = True
             self._finish()
             raise VideoError(f"camera 0 disconnected after {self.produced} frames")
+        if self.freeze_after is not None and self.produced >= self.freeze_after:
+            self.unfreeze.wait(30)
+            self._finish()
+            return None
         if self.produced >= self.frames:
             self._finish()
             return None
@@ -462,3 +474,24 @@ def test_live_recording_without_fill_has_only_restored_frames(tmp_path):
     summary = run_pipeline(cam, SlowerThanCamera(cam), output=out, fill_dropped=False)
     assert summary.dropped > 0 and summary.frames_written == summary.frames_processed < 30
     assert len(read_all(out)[1]) == summary.frames_processed
+
+
+@pytest.mark.parametrize("on_disconnect", ["raise", "end"])
+def test_live_frozen_camera_is_detected(tmp_path, on_disconnect):
+    cam = FakeCamera(frames=100, freeze_after=3)
+    cam.on_disconnect = on_disconnect  # what CameraSource(on_disconnect=...) sets
+    out = tmp_path / "rec.mp4"
+    try:
+        if on_disconnect == "raise":
+            with pytest.raises(VideoError, match="no frame for"):
+                run_pipeline(cam, Invert(), output=out, stall_timeout_s=0.3)
+            assert list(tmp_path.iterdir()) == []
+        else:
+            summary = run_pipeline(cam, Invert(), output=out, stall_timeout_s=0.3)
+            assert summary.disconnected and summary.frames_processed >= 1
+            assert len(read_all(out)[1]) == summary.frames_written
+    finally:
+        cam.unfreeze.set()  # let the stuck "driver" call return
+    for t in pipeline_threads():
+        t.join(5)
+    assert pipeline_threads() == []
