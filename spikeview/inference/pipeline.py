@@ -58,7 +58,7 @@ import numpy as np
 
 from spikeview.errors import VideoError
 from spikeview.media.frames import ArraySource, Frame, FrameSink, FrameSource
-from spikeview.progress import CancelToken, ProgressCallback, check_cancel, report
+from spikeview.progress import Cancelled, CancelToken, ProgressCallback, check_cancel, report
 
 __all__ = [
     "FrameResult",
@@ -669,6 +669,8 @@ class VideoPipeline:
                 raise writer_errors[0]
         check_cancel(self.cancel_token)
         if summary.frames_processed == 0:
+            if summary.stopped:
+                raise Cancelled()  # stopped before the first frame: nothing to keep
             raise VideoError("the video source delivered no frames")
 
 

@@ -495,3 +495,11 @@ def test_live_frozen_camera_is_detected(tmp_path, on_disconnect):
     for t in pipeline_threads():
         t.join(5)
     assert pipeline_threads() == []
+
+
+def test_stop_before_the_first_frame_is_a_cancel(tmp_path):
+    pipe = VideoPipeline(FakeCamera(frames=100), Invert(), output=tmp_path / "rec.mp4")
+    pipe.stop()
+    with pytest.raises(Cancelled):
+        pipe.run()
+    assert list(tmp_path.iterdir()) == []
