@@ -47,6 +47,7 @@ LAST = "last.pt"
 BEST = "best.pt"
 LOG_CSV = "log.csv"
 CONFIG_YAML = "config.yaml"
+LOCK = ".lock"
 
 
 # --------------------------------------------------------------------------- schedule
@@ -186,6 +187,38 @@ def evaluate(model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tenso
     return {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims))} if psnrs else {}
 
 
+# --------------------------------------------------------------------------- run lock
+class _RunLock:
+    """Exclusive advisory lock on a file in the run folder (released by the OS if we die)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def __enter__(self) -> _RunLock:
+        self._file = self.path.open("a+", encoding="utf-8")
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here; the last.pt check still applies
+            return self
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            owner = self._file.read().strip() or "another process"
+            self._file.close()
+            raise ConfigError(f"{self.path.parent} is being trained by {owner}; wait for it or stop it") from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"PID {os.getpid()}\n")
+        self._file.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the flock
+
+
 # --------------------------------------------------------------------------- trainer
 @dataclass
 class TrainResult:
@@ -297,7 +330,7 @@ class Trainer:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
         fd, tmp = tempfile.mkstemp(prefix=".log.", suffix=".tmp", dir=self.run_dir)
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=self._columns())
+            writer = csv.DictWriter(f, fieldnames=self._columns(), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, path)
@@ -315,9 +348,19 @@ class Trainer:
         cancel: CancelToken | None = None,
         show_bar: bool = True,
     ) -> TrainResult:
-        """Train up to ``cfg.steps``; on cancel save ``last.pt`` and raise :class:`Cancelled`."""
-        cfg = self.cfg
+        """Train up to ``cfg.steps``; on cancel save ``last.pt`` and raise :class:`Cancelled`.
+
+        The run folder is locked while training (``.lock``), so a second process started on
+        the same folder fails at once instead of interleaving its log and checkpoints.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        with _RunLock(self.run_dir / LOCK):
+            return self._run(resume, progress, cancel, show_bar)
+
+    def _run(
+        self, resume: bool, progress: ProgressCallback | None, cancel: CancelToken | None, show_bar: bool
+    ) -> TrainResult:
+        cfg = self.cfg
         last = self.run_dir / LAST
         if last.exists() and not resume:
             raise ConfigError(f"{self.run_dir} already holds a run ({LAST}); resume it or choose another output_dir")
@@ -327,6 +370,8 @@ class Trainer:
         self._build()
         if resume:
             self._resume()
+        else:
+            self._truncate_log(0)  # rows of an earlier attempt that never reached a checkpoint
         save_config(cfg, self.run_dir / CONFIG_YAML)
         log_path = self.run_dir / LOG_CSV
         new_log = not log_path.exists() or log_path.stat().st_size == 0
@@ -375,7 +420,9 @@ class Trainer:
                         bar.set_postfix(post, refresh=False)
                         bar.update(1)
                     report(progress, done, cfg.steps, f"step {done}/{cfg.steps} loss {float(row['loss']):.4f}")
-            except (Cancelled, KeyboardInterrupt):
+            except Cancelled:
+                # (a bare KeyboardInterrupt may land inside optimizer.step(): then the weights are
+                # half-updated, so only the last periodic checkpoint is trusted)
                 if self.step != saved_at:
                     self.save_last(self._val_metrics(last_val))
                 log.info("training cancelled at step %d; state saved to %s", self.step, last)

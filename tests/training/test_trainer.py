@@ -117,6 +117,16 @@ def test_resume_after_interrupt_reproduces_loss_curve(tmp_path):
         assert ka == kb and torch.equal(va, vb)
 
 
+def test_run_folder_in_use_is_refused(tmp_path):
+    from spikeview.training.trainer import _RunLock
+
+    cfg = _cfg(tmp_path, "locked", steps=2, warmup_steps=1)
+    Path(cfg.output_dir).mkdir()
+    with _RunLock(Path(cfg.output_dir) / ".lock"), pytest.raises(ConfigError, match="being trained by PID"):
+        Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)
+    Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)  # free again once released
+
+
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     ds = NoisyDataset(4, 32)
     cfg = _cfg(tmp_path, "rt", steps=3, val_every=3, ckpt_every=3)
@@ -197,3 +207,39 @@ def test_cli_train_on_synthetic_rain_resumes_to_same_curve(tmp_path):
     assert all(float(v) > 0 for _, v in rows)
     _, info = load_checkpoint(full / "best.pt")
     assert info.arch == "esdnet_ann" and info.metrics["val_psnr"] > 0
+
+
+def test_cli_sigint_saves_state_and_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _write_photos(tmp_path / "clean", 2, seed=3)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "arch: esdnet_ann\n"
+        "arch_kwargs: {dim: 16, en_num_blocks: [1, 1, 1, 1], de_num_blocks: [1, 1, 1, 1]}\n"
+        f"train_clean_dir: {tmp_path / 'clean'}\n"
+        f"output_dir: {tmp_path / 'run'}\n"
+        "patch_size: 32\nbatch_size: 1\nsteps: 100000\nwarmup_steps: 1\nval_every: 100000\n"
+        "ckpt_every: 100000\nnum_threads: 1\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spikeview", "train", str(recipe), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    log_csv = tmp_path / "run" / "log.csv"
+    try:
+        while proc.poll() is None and not (log_csv.exists() and len(log_csv.read_text().splitlines()) >= 3):
+            time.sleep(0.2)  # wait for two logged steps (not a timing assertion: pytest-timeout bounds it)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    saved = read_checkpoint(tmp_path / "run" / "last.pt")["extra"]["step"]
+    assert saved >= 2 and saved == _losses(tmp_path / "run")[-1][0]
