@@ -262,7 +262,10 @@ class Trainer:
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
-        self.model = build_arch(cfg.arch, **cfg.arch_kwargs)
+        try:
+            self.model = build_arch(cfg.arch, **cfg.arch_kwargs)
+        except ValueError as exc:  # e.g. a width too small for the attention's reduction
+            raise ConfigError(f"bad arch_kwargs for {cfg.arch}: {exc}") from None
         self.model.train()
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=lr_at(0, cfg), betas=tuple(cfg.betas), weight_decay=cfg.weight_decay

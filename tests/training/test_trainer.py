@@ -127,6 +127,12 @@ def test_run_folder_in_use_is_refused(tmp_path):
     Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)  # free again once released
 
 
+def test_bad_arch_kwargs_are_a_config_error(tmp_path):
+    cfg = _cfg(tmp_path, "bad", arch_kwargs={**TINY, "dim": 4})
+    with pytest.raises(ConfigError, match="arch_kwargs"):
+        Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)
+
+
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     ds = NoisyDataset(4, 32)
     cfg = _cfg(tmp_path, "rt", steps=3, val_every=3, ckpt_every=3)
