@@ -30,14 +30,24 @@ def conv1x1(c_in: int, c_out: int, bias: bool = False) -> MultiStepConv2d:
 
 
 class SpikingResidualBlock(nn.Module):
-    """ESDNet's SRB: ``attn(SCU(SCU(x)) + BN(conv(x))) + x``.
+    """ESDNet's SRB: ``attn(SCU(SCU(x)) + shortcut(x)) + x``.
 
     ``residual`` = neuron → conv3×3 → TDBN → neuron → conv3×3 → TDBN(small init);
-    ``shortcut`` = conv3×3 → TDBN on the analog input; ``attn`` = multi-dimensional attention.
+    ``attn`` = multi-dimensional attention. ``shortcut="conv"`` (official) is conv3×3 → TDBN on
+    the analog input; since that input changes every time step, it costs a full MAC conv per
+    step and makes the SNN dearer than its ANN twin. ``shortcut="identity"`` (membrane
+    shortcut, as in MS-ResNet) passes the analog input unchanged, so every conv inside the
+    block is driven by spikes.
     """
 
     def __init__(
-        self, dim: int, T: int, neuron: NeuronFactory, bias: bool = False, time_attention: bool = True
+        self,
+        dim: int,
+        T: int,
+        neuron: NeuronFactory,
+        bias: bool = False,
+        time_attention: bool = True,
+        shortcut: str = "conv",
     ) -> None:
         super().__init__()
         self.residual = nn.Sequential(
@@ -48,7 +58,12 @@ class SpikingResidualBlock(nn.Module):
             conv3x3(dim, dim, bias=bias),
             TDBatchNorm2d(dim, V_THRESHOLD * RESIDUAL_OUT_SCALE),
         )
-        self.shortcut = nn.Sequential(conv3x3(dim, dim, bias=bias), TDBatchNorm2d(dim, V_THRESHOLD))
+        if shortcut == "conv":
+            self.shortcut = nn.Sequential(conv3x3(dim, dim, bias=bias), TDBatchNorm2d(dim, V_THRESHOLD))
+        elif shortcut == "identity":
+            self.shortcut = nn.Identity()
+        else:
+            raise ValueError(f"shortcut must be 'conv' or 'identity', not {shortcut!r}")
         self.attn = MultiDimensionalAttention(T, dim, time_attention=time_attention)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,10 @@ class _PatchEmbed(nn.Module):
 class ESDNet(nn.Module):
     """ESDNet; ``spiking=False`` builds the ANN twin (ReLU instead of LIF, T = 1, no time attention).
 
+    ``shortcut`` is ``"conv"`` in the official model; SpikeView's own small models use
+    ``"identity"`` so that the convs inside blocks are spike-driven (see
+    :class:`~spikeview.archs.blocks.SpikingResidualBlock`).
+
     Input ``[N, C, H, W]`` in [0, 1] with H, W multiples of :attr:`size_multiple`; output is the
     raw (unclamped) restored image.
     """
@@ -55,6 +59,7 @@ class ESDNet(nn.Module):
         bias: bool = False,
         T: int = 4,
         spiking: bool = True,
+        shortcut: str = "conv",
     ) -> None:
         super().__init__()
         self.spiking = spiking
@@ -64,7 +69,10 @@ class ESDNet(nn.Module):
 
         def blocks(width: int, count: int) -> nn.Sequential:
             return nn.Sequential(
-                *[SpikingResidualBlock(width, steps, neuron, bias, time_attention=spiking) for _ in range(count)]
+                *[
+                    SpikingResidualBlock(width, steps, neuron, bias, time_attention=spiking, shortcut=shortcut)
+                    for _ in range(count)
+                ]
             )
 
         self.patch_embed = _PatchEmbed(inp_channels, dim, bias)

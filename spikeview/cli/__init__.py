@@ -19,6 +19,7 @@ from spikeview import __version__
 COMMAND_MODULES = (
     "spikeview.cli.train",
     "spikeview.cli.derain",
+    "spikeview.cli.demo",
     "spikeview.cli.eval",
     "spikeview.cli.energy",
     "spikeview.cli.bench",

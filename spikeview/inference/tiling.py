@@ -2,8 +2,11 @@
 
 Networks need H, W multiples of their down-sampling factor, and large images do not fit in
 memory at once: the image is reflect-padded to a multiple, cut into overlapping tiles, each
-tile restored independently and the tiles blended with weights that ramp down towards tile
-edges (sum of weighted outputs / sum of weights), so seams do not show.
+tile restored independently and the tiles blended (sum of weighted outputs / sum of
+weights). Near an edge shared with a neighbour a tile's output is unreliable (its receptive
+field was cut), so its weight is 0 for the outermost quarter of the overlap and then ramps
+up: seams do not show, and an operator whose reach is under ``overlap // 4`` gives exactly
+the untiled result.
 """
 
 from __future__ import annotations
@@ -42,17 +45,36 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-def blend_window(tile_h: int, tile_w: int, overlap: int, device: torch.device) -> torch.Tensor:
-    """``[1, 1, h, w]`` weights: 1 in the middle, linear ramp over ``overlap`` pixels at each edge."""
+def _ramp(n: int, overlap: int, start_inside: bool, end_inside: bool, device: torch.device) -> torch.Tensor:
+    """1-D tile weights. On a side that lies inside the image the first ``overlap // 4`` pixels
+    get weight 0 (their receptive field was cut by the tile edge) and the next ones ramp up
+    linearly; a side on the image border keeps weight 1 (no other tile covers it)."""
+    w = torch.ones(n, device=device)
+    if overlap <= 0:
+        return w
+    skip = overlap // 4
+    ramp_len = max(1, overlap - 2 * skip)
+    i = torch.arange(n, device=device, dtype=torch.float32)
+    if start_inside:
+        w = torch.minimum(w, ((i - skip + 1) / (ramp_len + 1)).clamp(0, 1))
+    if end_inside:
+        w = torch.minimum(w, ((n - i - skip) / (ramp_len + 1)).clamp(0, 1))
+    return w
 
-    def ramp(n: int) -> torch.Tensor:
-        if overlap <= 0:
-            return torch.ones(n, device=device)
-        i = torch.arange(n, device=device, dtype=torch.float32)
-        edge = torch.minimum(i + 1, n - i) / (overlap + 1)
-        return edge.clamp(max=1.0)
 
-    return (ramp(tile_h)[:, None] * ramp(tile_w)[None, :])[None, None]
+def blend_window(
+    tile_h: int,
+    tile_w: int,
+    overlap: int,
+    device: torch.device,
+    inside: tuple[bool, bool, bool, bool] = (True, True, True, True),
+) -> torch.Tensor:
+    """``[1, 1, h, w]`` blending weights of one tile; ``inside`` = (top, bottom, left, right)
+    says which tile edges lie inside the image (and so overlap a neighbour)."""
+    top, bottom, left, right = inside
+    rows = _ramp(tile_h, overlap, top, bottom, device)
+    cols = _ramp(tile_w, overlap, left, right, device)
+    return (rows[:, None] * cols[None, :])[None, None]
 
 
 def count_tiles(h: int, w: int, tile: int | None, overlap: int) -> int:
@@ -90,7 +112,6 @@ def run_tiled(
     tile_h, tile_w = min(tile, h), min(tile, w)
     ys, xs = tile_starts(h, tile_h, overlap), tile_starts(w, tile_w, overlap)
     total = len(ys) * len(xs)
-    window = blend_window(tile_h, tile_w, overlap, padded.device)
     acc = None
     weight = torch.zeros(1, 1, h, w, device=padded.device)
     done = 0
@@ -98,6 +119,8 @@ def run_tiled(
         for x0 in xs:
             check_cancel(cancel)
             out = fn(padded[..., y0 : y0 + tile_h, x0 : x0 + tile_w])
+            inside = (y0 > 0, y0 + tile_h < h, x0 > 0, x0 + tile_w < w)
+            window = blend_window(tile_h, tile_w, overlap, padded.device, inside)
             if acc is None:
                 acc = torch.zeros(out.shape[0], out.shape[1], h, w, device=out.device, dtype=out.dtype)
             acc[..., y0 : y0 + tile_h, x0 : x0 + tile_w] += out * window

@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine (both create .venv themselves):
+#   make run    install, then open the GUI on the bundled samples with the default model
+#   make test   install, then run the whole test suite (what CI runs)
+# torch 2.13.0 is installed first and pinned with constraints.txt in every later pip call,
+# so no dependency can pull a multi-GB CUDA build.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run demo test lint bench clean-venv
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/spikeview gui
+
+demo: $(STAMP)
+	$(BIN)/spikeview demo
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/spikeview bench --configs official,small --size 256x256
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,101 @@
+"""LIF recurrence against a hand-computed sequence; surrogate gradient against its derivative."""
+
+import math
+
+import pytest
+import torch
+
+from spikeview.snn import LIF, LIFParams, SigmoidSurrogate, lif_multistep
+from spikeview.snn.neurons import reset_states, set_carry_state
+
+
+def hand_lif(xs, tau=2.0, v_th=0.15):
+    """The seed-models §1.2 equations, step by step in float32."""
+    v = torch.tensor(0.0)
+    spikes, charged = [], []
+    for x in xs:
+        h = v - v / tau + torch.tensor(x, dtype=torch.float32)
+        s = 1.0 if h >= torch.tensor(v_th, dtype=torch.float32) else 0.0
+        v = h * (1 - s)
+        spikes.append(s)
+        charged.append(float(h))
+    return spikes, charged
+
+
+def test_forward_matches_hand_computed_sequence():
+    xs = [0.15, 0.1, 0.1, 0.1, 0.2, -0.3, 0.05]
+    # step 0 sits exactly on the threshold and must spike (>=); step 2 reaches 0.05+0.1
+    expected_spikes, expected_h = hand_lif(xs)
+    assert expected_spikes[:5] == [1.0, 0.0, 1.0, 0.0, 1.0]
+    x = torch.tensor(xs).reshape(-1, 1)
+    spikes, v_last, h = lif_multistep(x, return_membrane=True)
+    assert spikes.flatten().tolist() == expected_spikes
+    assert h.flatten().tolist() == pytest.approx(expected_h, abs=1e-7)
+    # the fast inference path gives the same spikes and final membrane
+    fast_spikes, fast_v, _ = lif_multistep(x)
+    assert torch.equal(fast_spikes, spikes)
+    assert torch.equal(fast_v, v_last)
+
+
+def test_fast_path_equals_reference_loop_on_random_input():
+    torch.manual_seed(1)
+    x = torch.randn(4, 2, 8, 16, 16) * 0.2
+    fast, v_fast, _ = lif_multistep(x)
+    slow, v_slow, _ = lif_multistep(x, return_membrane=True)
+    assert torch.equal(fast, slow) and torch.equal(v_fast, v_slow)
+    assert 0.05 < fast.mean().item() < 0.5
+
+
+def test_surrogate_forward_is_heaviside_and_backward_is_sigmoid_derivative():
+    alpha = 4.0
+    sur = SigmoidSurrogate(alpha)
+    u = torch.linspace(-2, 2, 401, dtype=torch.float64, requires_grad=True)
+    out = sur(u)
+    assert torch.equal(out.detach(), (u.detach() >= 0).double())
+    out.sum().backward()
+    sig = torch.sigmoid(alpha * u.detach())
+    assert torch.allclose(u.grad, alpha * sig * (1 - sig), atol=1e-12)
+    # and equals the finite difference of the primitive σ(αu)
+    eps = 1e-6
+    fd = (sur.primitive(u.detach() + eps) - sur.primitive(u.detach() - eps)) / (2 * eps)
+    assert torch.allclose(u.grad, fd, atol=1e-8)
+    assert u.grad[200].item() == pytest.approx(alpha / 4)
+
+
+def test_gradient_flows_through_reset_unless_detached():
+    x = torch.tensor([[0.3], [0.1]], requires_grad=True)
+    grads = {}
+    for detach in (False, True):
+        xi = x.detach().clone().requires_grad_(True)
+        _, v_last, _ = lif_multistep(xi, LIFParams(detach_reset=detach), SigmoidSurrogate(4.0))
+        v_last.sum().backward()
+        grads[detach] = xi.grad.clone()
+    # V1 = H1·(1−S1) with H1 = V0/2 + x1, V0 = H0·(1−S0), H0 = x0. Step 0 spikes (0.3 >= 0.15),
+    # step 1 does not (H1 = 0.1). With the reset in the graph dV/dH = 1 − S − H·S'(H).
+    def d_spike(h):
+        sig = 1 / (1 + math.exp(-4 * (h - 0.15)))
+        return 4 * sig * (1 - sig)
+
+    dv1_dh1 = 1 - 0.0 - 0.1 * d_spike(0.1)
+    dv0_dh0 = 1 - 1.0 - 0.3 * d_spike(0.3)
+    assert grads[False][0].item() == pytest.approx(dv1_dh1 * 0.5 * dv0_dh0, rel=1e-5)
+    assert grads[False][1].item() == pytest.approx(dv1_dh1, rel=1e-5)
+    # detached: the reset is a constant, dV0/dH0 = 1 − S0 = 0 and dV1/dH1 = 1 − S1 = 1
+    assert grads[True][0].item() == 0.0
+    assert grads[True][1].item() == pytest.approx(1.0)
+
+
+def test_lif_module_resets_per_call_and_can_carry_state():
+    lif = LIF()
+    # H: 0.085, 0.1275 (no spike); carried into the next call: 0.14875, 0.159375 (spike)
+    x = torch.full((2, 1, 3), 0.085)
+    first = lif(x)
+    assert torch.equal(lif(x), first)  # state reset between calls
+    set_carry_state(lif, True)
+    a = lif(x)
+    b = lif(x)
+    assert a.flatten(1).tolist() == [[0, 0, 0], [0, 0, 0]]
+    assert b.flatten(1).tolist() == [[0, 0, 0], [1, 1, 1]]
+    reset_states(torch.nn.Sequential(lif))
+    assert torch.equal(lif(x), a)
+    assert lif.state_dict() == {}
