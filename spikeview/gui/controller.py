@@ -162,8 +162,17 @@ class _Worker(QObject):
 
     # -- jobs --------------------------------------------------------------------------------
     def _do_init(self, job: _Job) -> None:
+        import torch
+
         from spikeview.catalog import list_models
         from spikeview.inference.device import available_devices
+
+        # leave a core to the GUI thread; an oversubscribed OpenMP pool is also many times
+        # slower on a busy machine (measured 40x on 2 cores under load)
+        threads = int(os.environ.get("SPIKEVIEW_THREADS", "0")) or max(1, (os.cpu_count() or 2) - 1)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+            log.info("torch uses %d threads", threads)
 
         models = [ModelChoice(e.name, e.path, e.task, e.twin, e.card, e.shipped) for e in list_models()]
         devices = [DeviceChoice(d.name, d.available, d.detail) for d in available_devices()]

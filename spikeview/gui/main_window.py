@@ -517,8 +517,9 @@ class MainWindow(QMainWindow):
 
     def _on_capture(self, layer: str, channel: int) -> None:
         self.controller.set_capture(layer, channel)
-        if not self.controller.busy and self._current is not None and self._loaded is not None:
-            self.run()  # re-run so the newly chosen layer/channel gets recorded
+        # re-run so the new layer/channel gets recorded; a running batch picks it up by itself
+        if self.controller.running_kind != "batch" and self._current is not None and self._loaded is not None:
+            self.run()
 
     def _on_mode_changed(self, mode: str) -> None:
         self.mode_actions[mode].setChecked(True)

@@ -68,7 +68,14 @@ def run_self_test(app: QApplication, window, out_json: Path, t0: float, failures
         report["startup_to_window_s"] = round(time.perf_counter() - t0, 3)
 
         t_load = time.perf_counter()
-        _wait(app, lambda: window._loaded is not None, TIMEOUT_S, "loading the default model", errors)
+        def no_models() -> bool:
+            return window._catalog_seen and window.picker.model_combo.count() == 0
+
+        _wait(app, lambda: window._loaded is not None or no_models(), TIMEOUT_S, "loading the default model", errors)
+        if window._loaded is None:
+            from spikeview.gui.widgets.model_picker import NO_MODEL_TEXT
+
+            raise RuntimeError(NO_MODEL_TEXT)
         loaded = window._loaded
         report["model_load_s"] = round(time.perf_counter() - t_load, 3)
         report["model"] = loaded.snn.name

@@ -122,7 +122,8 @@ class ComparePanes(QWidget):
         layout = self.panes_widget.ci
         # only the first box locks its aspect; the others copy its X and Y ranges exactly. (All
         # three locked and linked feed back on each other and the range grows on every resize.)
-        self.panes = [_Pane(layout, i, title, lock_aspect=i == 0) for i, title in enumerate(("Input", "ANN twin", "SNN"))]
+        titles = ("Input", "ANN twin", "SNN")
+        self.panes = [_Pane(layout, i, title, lock_aspect=i == 0) for i, title in enumerate(titles)]
         for col in range(3):
             layout.layout.setColumnStretchFactor(col, 1)
         ref = self.panes[0].vb
