@@ -51,7 +51,7 @@ class BatchPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.summary = QLabel("")
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["File", "Status", "ms", "Output / error"])
+        self.table.setHorizontalHeaderLabels(["File", "Status", "ms", "Output (in the output folder) / error"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -104,7 +104,11 @@ class BatchPanel(QWidget):
         self.table.insertRow(r)
         status = QTableWidgetItem(row.status)
         status.setForeground(QBrush(QColor(STATUS_COLORS.get(row.status, "#ffffff"))))
-        detail = row.error or (str(row.output) if row.output else "")
+        detail = row.error or ""
+        if not detail and row.output is not None:
+            out_dir = Path(self.output_edit.text()) if self.output_edit.text() else None
+            detail = str(row.output.relative_to(out_dir)) if out_dir and row.output.is_relative_to(out_dir) else str(
+                row.output)
         cells = [QTableWidgetItem(row.input.name), status, QTableWidgetItem(f"{row.ms:.0f}" if row.ms else ""),
                  QTableWidgetItem(detail)]
         cells[0].setToolTip(str(row.input))

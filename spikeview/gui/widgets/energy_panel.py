@@ -55,6 +55,10 @@ class EnergyPanel(QWidget):
         self.plot.hideButtons()
         self.bars = pg.BarGraphItem(x=[0, 1], height=[0, 0], width=0.6)
         self.plot.addItem(self.bars)
+        self.bar_texts = [pg.TextItem("", anchor=(0.5, 1.0)) for _ in range(2)]
+        for i, item in enumerate(self.bar_texts):
+            item.setPos(i, 0)
+            self.plot.addItem(item)
 
         self.snn_label = QLabel("–")
         self.ann_label = QLabel("–")
@@ -128,7 +132,11 @@ class EnergyPanel(QWidget):
         self.bars.setOpts(x=[0, 1], height=heights, width=0.6,
                           brushes=[pg.mkBrush(self._colors.snn), pg.mkBrush(self._colors.ann)], pen=None)
         if max(heights) > 0:
-            self.plot.setYRange(0, max(heights) * 1.15, padding=0)
+            self.plot.setYRange(0, max(heights) * 1.18, padding=0)
+        for i, (item, report) in enumerate(zip(self.bar_texts, (snn, ann), strict=True)):
+            item.setText(fmt_uj(report.energy_uj) if report is not None else "")
+            item.setColor(self._colors.foreground)
+            item.setPos(i, heights[i])
         self.plot.setXRange(-0.6, 1.6, padding=0)
         if snn is None:
             self.snn_label.setText("run an image (F5) to measure")
@@ -149,6 +157,8 @@ class EnergyPanel(QWidget):
             saving = cmp["saving_percent"]
             verdict = f"SNN saves {saving:.0f}%" if saving >= 0 else f"SNN needs {-saving:.0f}% more"
             self.ratio_label.setText(f"{ratio:.2f}× — {verdict}")
+            color = "#4caf50" if saving >= 0 else "#e0a040"
+            self.ratio_label.setStyleSheet(f"font-weight: bold; color: {color};")
         else:
             self.ratio_label.setText("n/a")
         self.ops_label.setText(

@@ -188,10 +188,10 @@ class ComparePanes(QWidget):
         ref = self.panes[0].vb
         if mode == "split" and self._stack.currentWidget() is not self.split_widget:
             self._stack.setCurrentWidget(self.split_widget)
-            self.split_vb.setRange(ref.viewRect(), padding=0)
+            self._hand_over(ref, self.split_vb)
         elif mode != "split" and self._stack.currentWidget() is self.split_widget:
             self._stack.setCurrentWidget(self.panes_widget)
-            ref.setRange(self.split_vb.viewRect(), padding=0)
+            self._hand_over(self.split_vb, ref)
         self._split_combo.setVisible(mode == "split")
         self._refresh()
         if changed:
@@ -219,6 +219,17 @@ class ComparePanes(QWidget):
             self._divider_to_fraction()
             self.fit()
         self._refresh()
+
+    def _hand_over(self, source: pg.ViewBox, target: pg.ViewBox) -> None:
+        """Give ``target`` the zoom of ``source``: a zoomed-in rect as is, a whole-image view as a fit."""
+        if self._input is None:
+            return
+        h, w = self._input.shape[:2]
+        rect = source.viewRect()
+        if rect.contains(QRectF(0, 0, w, h).adjusted(1, 1, -1, -1)):
+            target.setRange(QRectF(0, 0, w, h), padding=0.02)
+        else:
+            target.setRange(rect, padding=0)
 
     def clear(self) -> None:
         self._input = self._target = self._outcome = None
