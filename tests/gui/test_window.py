@@ -43,12 +43,14 @@ def test_three_panes_share_one_view_range(make_window, qtbot):
     boxes[2].setRange(xRange=(10, 30), yRange=(5, 20), padding=0)
     qtbot.wait(50)
     ref = boxes[2].viewRange()
+    # zoomed in around what was asked (the aspect lock may widen one axis to keep pixels square)
+    assert ref[0][0] <= 10.01 and ref[0][1] >= 29.99 and ref[0][1] - ref[0][0] < 40
     for vb in boxes[:2]:
-        assert np.allclose(vb.viewRange(), ref, atol=1e-6)
+        assert np.allclose(vb.viewRange(), ref, atol=1e-3)
     boxes[1].scaleBy((2.0, 2.0))
     qtbot.wait(50)
     ranges = [vb.viewRange() for vb in boxes]
-    assert np.allclose(ranges[0], ranges[1]) and np.allclose(ranges[0], ranges[2])
+    assert np.allclose(ranges[0], ranges[1], atol=1e-3) and np.allclose(ranges[0], ranges[2], atol=1e-3)
 
 
 def test_split_slider_and_difference_views(make_window, qtbot):
@@ -132,7 +134,7 @@ def test_cancel_batch_midway_leaves_no_partial_files(make_window, qtbot, image_f
     for path in written:  # every file that exists is complete; no temporaries left over
         assert not path.name.startswith(".")
         assert read_image(path).shape == (64, 64, 3)
-    assert not window.controller.busy
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
     assert window.batch.rows()[-1][1] == "cancelled"
     assert "Cancelled" in window.batch.summary.text()
 
@@ -237,3 +239,33 @@ def test_about_shows_system_info(make_window, qtbot):
     qtbot.addWidget(dialog)
     text = dialog.text.toPlainText()
     assert "SpikeView" in text and "torch" in text
+
+
+def test_drop_folder_and_keyboard_shortcuts(make_window, qtbot, image_folder):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image_folder))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert len(window.file_list.paths()) == 10  # folders are opened recursively
+    assert window.file_list.header.text().startswith("10 images")
+    first = window.current_path()
+
+    window.activateWindow()
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.panes.mode == "split"
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.panes.mode == "diff"
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.panes.mode == "side"
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert window.current_path() != first
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    shortcuts = {a.objectName(): [k.toString() for k in a.shortcuts()] for a in window.actions()}
+    assert shortcuts["run"] == ["F5", "Ctrl+R"] and shortcuts["cancel"] == ["Esc"]

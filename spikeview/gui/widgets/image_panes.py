@@ -130,6 +130,9 @@ class ComparePanes(QWidget):
         for pane in self.panes[1:]:
             pane.vb.setXLink(ref)
             pane.vb.setYLink(ref)
+        # pyqtgraph does not send a link back to the box that started a change, so when the
+        # aspect lock of the first box corrects a range set in another box, push it out again
+        ref.sigRangeChanged.connect(self._sync_from_reference)
 
         # split view
         self.split_widget = pg.GraphicsLayoutWidget()
@@ -219,6 +222,14 @@ class ComparePanes(QWidget):
             self._divider_to_fraction()
             self.fit()
         self._refresh()
+
+    def _sync_from_reference(self, *_args) -> None:
+        rect = self.panes[0].vb.viewRect()
+        for pane in self.panes[1:]:
+            other = pane.vb.viewRect()
+            if max(abs(rect.left() - other.left()), abs(rect.top() - other.top()), abs(rect.width() - other.width()),
+                   abs(rect.height() - other.height())) > 1e-6 * max(rect.width(), 1.0):
+                pane.vb.setRange(rect, padding=0)
 
     def _hand_over(self, source: pg.ViewBox, target: pg.ViewBox) -> None:
         """Give ``target`` the zoom of ``source``: a zoomed-in rect as is, a whole-image view as a fit."""
