@@ -132,7 +132,7 @@ def run_app(args: argparse.Namespace) -> int:
     app.setOrganizationName(APP_AUTHOR)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     settings_path = getattr(args, "settings_path", None)
     if self_test and not settings_path:
         import tempfile

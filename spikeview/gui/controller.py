@@ -99,6 +99,8 @@ class _Worker(QObject):
     batchFile = Signal(object)  # BatchRow
     batchDone = Signal(object)  # BatchSummary
     imported = Signal(object)  # ModelChoice
+    frameWaiting = Signal()  # a video frame is in the mailbox (emitted only when it was empty)
+    videoDone = Signal(object)  # PipelineSummary
     progress = Signal(int, int, str)
     failed = Signal(str, str)  # job kind, one-line message
     jobDone = Signal(str, bool)  # job kind, cancelled
@@ -110,6 +112,8 @@ class _Worker(QObject):
         self.recorder: Any = None  # read from the GUI thread: ActivityRecorder readers are locked
         self.capture: tuple[str | None, int] = (None, 0)
         self._last_progress = 0.0
+        self.mailbox: Any = None  # LatestMailbox of video frames: at most one waits for the GUI
+        self.pipeline: Any = None
 
     # -- plumbing --------------------------------------------------------------------------
     @Slot(object)
@@ -343,6 +347,45 @@ class _Worker(QObject):
         if cancelled:
             raise Cancelled()
 
+    def _do_video(self, job: _Job) -> None:
+        from spikeview.inference.pipeline import LatestMailbox, VideoPipeline
+
+        if self.snn is None:
+            raise SpikeViewError("no model loaded — pick a model or import a checkpoint first")
+        camera = job.args.get("camera")
+        if camera is not None:
+            from spikeview.media.webcam import CameraSource
+
+            source = CameraSource(int(camera), on_disconnect="end")
+        else:
+            from spikeview.media.video import VideoFileSource
+
+            source = VideoFileSource(job.args["path"])
+        self.mailbox = LatestMailbox()
+        rec = self._new_recorder()
+
+        def on_frame(result: Any) -> None:
+            if self.mailbox.put(result):
+                self.frameWaiting.emit()
+
+        self.pipeline = VideoPipeline(
+            source, self.snn, output=job.args.get("output"), reduce_to=job.args.get("reduce_to"),
+            on_frame=on_frame, progress=lambda d, t, m: self._progress(d, t, m), cancel=job.token,
+            recorder=rec, energy=False,
+            protected=[job.args["path"]] if job.args.get("path") else (),
+        )
+        try:
+            summary = self.pipeline.run()
+        finally:
+            self.pipeline = None
+        self.videoDone.emit(summary)
+
+    def stop_video(self) -> None:
+        """Graceful end of a video/webcam run (the output is committed)."""
+        pipeline = self.pipeline
+        if pipeline is not None:
+            pipeline.stop()
+
     def _do_import(self, job: _Job) -> None:
         from spikeview.checkpoints import load_checkpoint
         from spikeview.paths import user_models_dir
@@ -381,6 +424,7 @@ class Controller(QObject):
     batchFile = Signal(object)  # BatchRow
     batchFinished = Signal(object)  # BatchSummary
     modelImported = Signal(object)  # ModelChoice
+    videoFinished = Signal(object)  # PipelineSummary
     jobFinished = Signal(str, bool)  # kind, cancelled
 
     _dispatch = Signal(object)
@@ -400,6 +444,8 @@ class Controller(QObject):
         w.batchFile.connect(self._on_batch_file)
         w.batchDone.connect(self._on_batch_done)
         w.imported.connect(self._on_imported)
+        w.frameWaiting.connect(self._on_frame_waiting)
+        w.videoDone.connect(self.videoFinished)
         w.progress.connect(self._on_progress)
         w.failed.connect(self._on_failed)
         w.jobDone.connect(self._on_job_done)
@@ -458,6 +504,18 @@ class Controller(QObject):
     def run_batch(self, inputs: list[str | Path], out_dir: str | Path, suffix: str = "") -> None:
         self._submit(_Job("batch", {"inputs": [Path(p) for p in inputs], "out_dir": Path(out_dir), "suffix": suffix}))
 
+    def run_video(self, path: str | Path | None = None, camera: int | None = None, output: str | Path | None = None,
+                  reduce_to: int | None = None) -> None:
+        """Restore a video file (or camera ``camera``) frame by frame with the SNN; frames stream to the panes."""
+        self._pending = [j for j in self._pending if j.kind != "restore"]
+        if self._running is not None and self._running.kind == "restore":
+            self._running.token.cancel()
+        self._submit(_Job("video", {"path": Path(path) if path else None, "camera": camera,
+                                    "output": Path(output) if output else None, "reduce_to": reduce_to}))
+
+    def stop_video(self) -> None:
+        self._worker.stop_video()
+
     def import_checkpoint(self, path: str | Path) -> None:
         self._submit(_Job("import", {"path": Path(path)}))
 
@@ -496,7 +554,7 @@ class Controller(QObject):
     def _next(self) -> None:
         if self._running is not None or not self._pending or not self._started:
             return
-        order = {"init": 0, "import": 1, "load": 2, "restore": 3, "batch": 4}
+        order = {"init": 0, "import": 1, "load": 2, "restore": 3, "batch": 4, "video": 5}
         self._pending.sort(key=lambda j: order.get(j.kind, 9))
         job = self._pending.pop(0)
         job.started = time.perf_counter()
@@ -532,6 +590,31 @@ class Controller(QObject):
     @Slot(object)
     def _on_imported(self, choice: ModelChoice) -> None:
         self.modelImported.emit(choice)
+
+    @Slot()
+    def _on_frame_waiting(self) -> None:
+        box = self._worker.mailbox
+        result = box.take() if box is not None else None
+        if result is None:
+            return
+        from spikeview.gui.types import RestoreOutcome
+
+        stats = result.stats
+        snn = self._worker.snn
+        self.resultReady.emit(
+            RestoreOutcome(
+                source=None,
+                image=to_display(result.input),
+                snn=to_display(result.output),
+                snn_ms=stats.model_ms or stats.ms,
+                device=str(snn.device) if snn is not None else "",
+                firing_rates=dict(stats.firing_rates),
+                snn_name=snn.info.name if snn is not None else "",
+                timesteps=snn.info.timesteps if snn is not None else 1,
+                frame_index=result.index,
+                fps=stats.fps,
+            )
+        )
 
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, message: str) -> None:

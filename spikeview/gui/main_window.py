@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self._action(f, "Open &folder…", self.open_folder_dialog, ["Ctrl+Shift+O"])
         self.recent_menu = f.addMenu("Open &recent")
         self._action(f, "Open bundled &samples", self.open_samples)
+        self._action(f, "Open &video…", self.open_video_dialog, ["Ctrl+Shift+V"])
+        self._action(f, "&Webcam", lambda: self.start_webcam(0), ["Ctrl+Shift+W"])
         f.addSeparator()
         self._action(f, "&Import checkpoint…", self.import_checkpoint_dialog, ["Ctrl+I"])
         self._action(f, "&Save SNN output as…", self.save_output_dialog, ["Ctrl+S"])
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self._action(r, "&Restore current image", self.run, ["F5", "Ctrl+R"], name="run")
         self._action(r, "&Cancel", self.cancel, ["Esc"], name="cancel")
         self._action(r, "Run &batch…", self._start_batch_from_menu, ["Ctrl+B"])
+        self._action(r, "&Stop video (keep output)", self.controller.stop_video, ["Shift+Esc"], name="stop-video")
         r.addSeparator()
         self.auto_run_action = self._action(r, "Restore on &select", self._toggle_auto_run, checkable=True)
 
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
         c.failed.connect(self._on_failed)
         c.batchFile.connect(self._on_batch_file)
         c.batchFinished.connect(self._on_batch_finished)
+        c.videoFinished.connect(self._on_video_finished)
         c.modelImported.connect(lambda m: self.statusBar().showMessage(f"imported {m.name} → {m.path}", 8000))
         self.file_list.fileSelected.connect(self._on_file_selected)
         self.picker.selectionChanged.connect(self._on_picker)
@@ -321,6 +325,38 @@ class MainWindow(QMainWindow):
                                               "Checkpoints (*.pt *.pth);;All files (*)")
         if path:
             self.controller.import_checkpoint(path)
+
+    def open_video_dialog(self) -> None:
+        from spikeview.media.video import VIDEO_EXTENSIONS
+
+        patterns = " ".join(f"*{e}" for e in VIDEO_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.settings.get("last_open_dir"),
+                                              f"Videos ({patterns});;All files (*)")
+        if not path:
+            return
+        self.settings.set("last_open_dir", str(Path(path).parent))
+        start = str(Path(self.settings.get("last_output_dir") or Path(path).parent) / f"{Path(path).stem}_snn.mp4")
+        output, _ = QFileDialog.getSaveFileName(self, "Save the restored video as… (Cancel: preview only)", start,
+                                                "MP4 video (*.mp4);;AVI video (*.avi)")
+        self.open_video(path, output or None)
+
+    def open_video(self, path: str | Path, output: str | Path | None = None) -> None:
+        """Restore a video frame by frame (SNN); frames stream into the panes, Esc cancels."""
+        if self._loaded is None:
+            self._error("video", NO_MODEL_TEXT)
+            return
+        self._remember(Path(path))
+        self.setWindowTitle(f"SpikeView — {Path(path).name}")
+        self.activity.raster_mode.setCurrentIndex(self.activity.raster_mode.findData("frames"))
+        self.controller.run_video(path=path, output=output)
+
+    def start_webcam(self, index: int = 0) -> None:
+        if self._loaded is None:
+            self._error("webcam", NO_MODEL_TEXT)
+            return
+        self.setWindowTitle(f"SpikeView — camera {index}")
+        self.activity.raster_mode.setCurrentIndex(self.activity.raster_mode.findData("frames"))
+        self.controller.run_video(camera=index, reduce_to=320)
 
     def save_output_dialog(self) -> None:
         o = self._last_outcome
@@ -481,8 +517,14 @@ class MainWindow(QMainWindow):
         now = time.perf_counter()
         self._result_times.append(now)
         recent = [t for t in self._result_times if now - t <= FPS_WINDOW_S]
-        fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else (
-            1000.0 / max(outcome.snn_ms + outcome.ann_ms, 1e-3))
+        if outcome.fps:
+            fps = outcome.fps
+        elif len(recent) > 1 and recent[-1] > recent[0]:
+            fps = (len(recent) - 1) / (recent[-1] - recent[0])
+        else:
+            fps = 1000.0 / max(outcome.snn_ms + outcome.ann_ms, 1e-3)
+        if outcome.frame_index is not None:
+            self.panes.set_frame_label(f"frame {outcome.frame_index + 1}")
         self.fps_label.setText(f"{fps:.2f} FPS")
         self.resultShown.emit(outcome)
 
@@ -514,6 +556,11 @@ class MainWindow(QMainWindow):
         self.batch.set_summary(summary)
         self.batch.set_running(False)
         self.statusBar().showMessage(self.batch.summary.text(), 10000)
+
+    def _on_video_finished(self, summary) -> None:
+        saved = f", saved {summary.output}" if summary.output else ""
+        done = f"video: {summary.frames_processed} frames in {summary.elapsed_s:.1f} s ({summary.fps:.1f} FPS)"
+        self.statusBar().showMessage(done + saved, 15000)
 
     def _on_capture(self, layer: str, channel: int) -> None:
         self.controller.set_capture(layer, channel)

@@ -63,6 +63,7 @@ def measure_event_loop_stalls(
     app = _ensure_app()
     work = Path(tempfile.mkdtemp(prefix="spikeview-stall-"))
     window = None
+    controller = None
     try:
         if inputs is None:
             from spikeview.media.images import write_image
@@ -158,4 +159,6 @@ def measure_event_loop_stalls(
     finally:
         if window is not None:
             window.close()
+        elif controller is not None:
+            controller.shutdown()
         shutil.rmtree(work, ignore_errors=True)

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikeview.gui.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     work = Path(tempfile.mkdtemp(prefix="spikeview-shots-"))
     settings = Settings(work / "settings.ini")
     settings.update(auto_run=False, theme=args.theme)

@@ -89,6 +89,8 @@ class RestoreOutcome:
     snn_name: str = ""
     ann_name: str = ""
     timesteps: int = 1
+    frame_index: int | None = None  # video/webcam frame number, None for still images
+    fps: float | None = None  # processed frames per second (video)
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,20 @@ def make_window(qtbot, tmp_path):
         if w.isVisible():
             w.close()
         w.controller.shutdown()
+
+
+@pytest.fixture
+def write_test_video():
+    """``write_test_video(path, frames, size)``: a tiny real MP4 (mp4v) of rainy frames."""
+    return _write_test_video
+
+
+def _write_test_video(path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(cv2.cvtColor(_scene(size[1], size[0], i, rain=True), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path

@@ -269,3 +269,33 @@ def test_drop_folder_and_keyboard_shortcuts(make_window, qtbot, image_folder):
         qtbot.keyClick(window, Qt.Key.Key_F5)
     shortcuts = {a.objectName(): [k.toString() for k in a.shortcuts()] for a in window.actions()}
     assert shortcuts["run"] == ["F5", "Ctrl+R"] and shortcuts["cancel"] == ["Esc"]
+
+
+def test_video_streams_frames_and_writes_output(make_window, qtbot, tmp_path, write_test_video):
+    import cv2
+
+    src = write_test_video(tmp_path / "rainy clip.mp4", frames=6, size=(64, 48))
+    out = tmp_path / "restored.mp4"
+    window = make_window()
+    shown = []
+    window.resultShown.connect(shown.append)
+    with qtbot.waitSignal(window.controller.videoFinished, timeout=TIMEOUT) as blocker:
+        window.open_video(src, out)
+    summary = blocker.args[0]
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
+    assert summary.frames_processed == 6 and summary.output == out
+    assert shown and shown[-1].frame_index is not None and shown[-1].ann is None
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    cap.release()
+    # the raster over frames has one block of T steps per frame (bounded ring buffer)
+    assert len(window.controller.latest_frame_rasters()) >= 6
+    assert "video: the ANN twin" in window.panes.panes[1].placeholder.toPlainText()
+
+
+def test_webcam_without_camera_reports_an_error(make_window, qtbot):
+    window = make_window()
+    with qtbot.waitSignal(window.controller.failed, timeout=TIMEOUT) as blocker:
+        window.start_webcam(7)
+    assert blocker.args[0] == "video"
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)

@@ -242,6 +242,9 @@ class ComparePanes(QWidget):
         else:
             target.setRange(rect, padding=0)
 
+    def set_frame_label(self, text: str) -> None:
+        self._info.setText(text)
+
     def clear(self) -> None:
         self._input = self._target = self._outcome = None
         self._show_placeholders()
@@ -273,7 +276,9 @@ class ComparePanes(QWidget):
         q = o.quality if o else {}
         snn_title = f"SNN — {o.snn_name} (T={o.timesteps})" if o else "SNN"
         ann_title = f"ANN twin — {o.ann_name}" if o and o.ann_name else "ANN twin"
-        ann_missing = "no ANN twin run" if o is not None and o.ann is None else outputs_placeholder
+        ann_missing = outputs_placeholder
+        if o is not None and o.ann is None:
+            ann_missing = "video: the ANN twin is not run per frame" if o.frame_index is not None else "no ANN twin run"
         if self._mode == "diff":
             self.panes[0].label.setText("Input")
             self.panes[0].show(inp)
