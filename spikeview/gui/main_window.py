@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.docks["activity"].raise_()
         self.resizeDocks([self.docks["files"], self.docks["energy"]], [270, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["activity"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["files"], self.docks["model"]], [260, 420], Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_menus()

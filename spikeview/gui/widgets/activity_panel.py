@@ -80,7 +80,7 @@ class ActivityPanel(QWidget):
         row.addWidget(self.raster_mode)
 
         self.plots = pg.GraphicsLayoutWidget()
-        self.heat_plot = self.plots.addPlot(row=0, col=0, rowspan=2, title="Membrane potential")
+        self.heat_plot = self.plots.addPlot(row=0, col=0, title="Membrane potential")
         self.heat_plot.setAspectLocked(True)
         self.heat_plot.invertY(True)
         self.heat_plot.hideAxis("bottom")
@@ -90,17 +90,17 @@ class ActivityPanel(QWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), width=12,
                                         interactive=False)
         self.colorbar.setImageItem(self.heat_image)
-        self.plots.addItem(self.colorbar, row=0, col=1, rowspan=2)
+        self.plots.addItem(self.colorbar, row=0, col=1)
 
-        self.raster_plot = self.plots.addPlot(row=0, col=2, title="Spike raster (sampled neurons)")
+        self.raster_plot = self.plots.addPlot(row=0, col=2, title="Spike raster (64 sampled neurons)")
         self.raster_plot.setLabel("bottom", "time step")
         self.raster_plot.setLabel("left", "neuron")
         # drawn as a neurons × steps image: constant cost however many spikes there are
         self.raster_image = pg.ImageItem(axisOrder="row-major")
         self.raster_plot.addItem(self.raster_image)
 
-        self.hist_plot = self.plots.addPlot(row=1, col=2, title="Membrane histogram (all neurons, all steps)")
-        self.hist_plot.setLabel("bottom", "membrane potential")
+        self.hist_plot = self.plots.addPlot(row=0, col=3, title="Membrane histogram")
+        self.hist_plot.setLabel("bottom", "H[t], all neurons & steps")
         self.hist_plot.getAxis("left").setStyle(showValues=False)
         self.hist_curve = pg.PlotDataItem(stepMode="center", fillLevel=0)
         self.hist_plot.addItem(self.hist_curve)
@@ -108,19 +108,20 @@ class ActivityPanel(QWidget):
                                               labelOpts={"position": 0.85, "color": "#e04050"})
         self.hist_plot.addItem(self.threshold_line)
 
-        self.rate_plot = self.plots.addPlot(row=0, col=3, rowspan=2, title="Firing rate per layer")
-        self.rate_plot.setLabel("left", "% of neuron·steps that spike")
-        self.rate_plot.setLabel("bottom", "layer (execution order; selected in red)")
+        self.rate_plot = self.plots.addPlot(row=0, col=4, title="Firing rate per layer")
+        self.rate_plot.setLabel("left", "% neuron·steps spiking")
+        self.rate_plot.setLabel("bottom", "layer (selected in red)")
         self.rate_bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.rate_plot.addItem(self.rate_bars)
         self.rate_plot.setMouseEnabled(False, False)
-        for col, stretch in ((0, 4), (2, 5), (3, 4)):
+        for col, stretch in ((0, 4), (2, 4), (3, 4), (4, 4)):
             self.plots.ci.layout.setColumnStretchFactor(col, stretch)
 
         root = QVBoxLayout(self)
         root.setContentsMargins(2, 2, 2, 2)
         root.addLayout(row)
         root.addWidget(self.status)
+        self.plots.setMinimumHeight(230)
         root.addWidget(self.plots, 1)
 
         self.layer_combo.currentIndexChanged.connect(self._capture_changed)
@@ -249,7 +250,7 @@ class ActivityPanel(QWidget):
         brushes = [pg.mkBrush(self._colors.accent if n == selected else self._colors.snn) for n in order]
         x = np.arange(1, len(order) + 1)
         self.rate_bars.setOpts(x=x, height=values, width=0.75, brushes=brushes, pen=None)
-        step = max(1, len(order) // 12)
+        step = max(1, -(-len(order) // 9))  # at most ~9 labels
         self.rate_plot.getAxis("bottom").setTicks([[(int(i), str(int(i))) for i in x[::step]]])
         self.rate_bars.setToolTip("\n".join(f"{i}: {short_layer_name(n, 40)}  {v:.2f}%"
                                              for i, n, v in zip(x, order, values, strict=True)))

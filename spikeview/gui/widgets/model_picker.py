@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
@@ -28,8 +26,8 @@ def _fmt_params(n: int) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
 
 
-def card_html(card: ModelCard, twin: ModelCard | None) -> str:
-    """The card as HTML: facts table, measured metrics, then the card markdown (as text)."""
+def card_markdown(card: ModelCard, twin: ModelCard | None) -> str:
+    """The card as markdown: facts, measured metrics, then the model's own card text."""
     rows = [
         ("Architecture", card.arch + (" (spiking)" if card.spiking else " (ANN)")),
         ("Time steps T", str(card.timesteps)),
@@ -42,9 +40,12 @@ def card_html(card: ModelCard, twin: ModelCard | None) -> str:
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         rows.append((f"Measured {key}", shown))
     if card.path is not None:
-        rows.append(("File", str(card.path)))
-    body = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<h3>{html.escape(card.name)}</h3><table>{body}</table>"
+        rows.append(("File", f"`{card.path}`"))
+    facts = "\n".join(f"- **{k}:** {v}" for k, v in rows)
+    text = f"### {card.name}\n\n{facts}\n"
+    if card.card_markdown:
+        text += "\n---\n\n" + card.card_markdown
+    return text
 
 
 class ModelPicker(QWidget):
@@ -75,7 +76,7 @@ class ModelPicker(QWidget):
         self.import_button.clicked.connect(self.importRequested)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
-        self.card.setMinimumHeight(120)
+        self.card.setMinimumHeight(180)
 
         form = QFormLayout()
         form.addRow("Model", self.model_combo)
@@ -143,11 +144,7 @@ class ModelPicker(QWidget):
 
     def set_loaded(self, loaded: LoadedModels) -> None:
         self.t_label.setText(str(loaded.snn.timesteps) if loaded.snn.spiking else "1 (not spiking)")
-        html_text = card_html(loaded.snn, loaded.ann)
-        self.card.setHtml(html_text)
-        if loaded.snn.card_markdown:
-            # Markdown after the facts table: QTextBrowser renders markdown only as a whole document
-            self.card.setMarkdown(self.card.toMarkdown() + "\n\n---\n\n" + loaded.snn.card_markdown)
+        self.card.setMarkdown(card_markdown(loaded.snn, loaded.ann))
         self.message.setText("" if loaded.ann is not None else "This model has no ANN twin loaded.")
 
     def show_error(self, text: str) -> None:
