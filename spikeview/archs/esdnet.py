@@ -5,7 +5,8 @@ direct-encoded (repeated over T), the last decoder features are averaged over T 
 head (feature refinement block + conv) predicts the rain-free residual. Attribute names and
 ``nn.Sequential`` indices follow the official code so its checkpoints load strictly
 (seed-models §2). ``en_num_blocks[3]`` / ``de_num_blocks[3]`` exist in the official
-signature but are unused there too.
+signature but are unused there too, and as there ``bias`` only reaches the 1×1 channel
+reduction: every other spiking conv is bias-free.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from spikeview.snn import LIF, TDBatchNorm2d, repeat_over_time
 
 
 class _PatchEmbed(nn.Module):
-    def __init__(self, c_in: int, dim: int, bias: bool) -> None:
+    def __init__(self, c_in: int, dim: int) -> None:
         super().__init__()
-        self.proj = conv3x3(c_in, dim, bias=bias)
+        self.proj = conv3x3(c_in, dim)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         return self.proj(x_seq)
@@ -70,24 +71,24 @@ class ESDNet(nn.Module):
         def blocks(width: int, count: int) -> nn.Sequential:
             return nn.Sequential(
                 *[
-                    SpikingResidualBlock(width, steps, neuron, bias, time_attention=spiking, shortcut=shortcut)
+                    SpikingResidualBlock(width, steps, neuron, time_attention=spiking, shortcut=shortcut)
                     for _ in range(count)
                 ]
             )
 
-        self.patch_embed = _PatchEmbed(inp_channels, dim, bias)
+        self.patch_embed = _PatchEmbed(inp_channels, dim)
         self.encoder_level1 = blocks(dim, en_num_blocks[0])
-        self.down1_2 = DownSampling(dim, neuron, bias)
+        self.down1_2 = DownSampling(dim, neuron)
         self.encoder_level2 = blocks(dim * 2, en_num_blocks[1])
-        self.down2_3 = DownSampling(dim * 2, neuron, bias)
+        self.down2_3 = DownSampling(dim * 2, neuron)
         self.encoder_level3 = blocks(dim * 4, en_num_blocks[2])
         self.decoder_level3 = blocks(dim * 4, de_num_blocks[2])
-        self.up3_2 = UpSampling(dim * 4, neuron, bias)
+        self.up3_2 = UpSampling(dim * 4, neuron)
         self.reduce_chan_level2 = nn.Sequential(
             neuron(), conv1x1(dim * 4, dim * 2, bias=bias), TDBatchNorm2d(dim * 2, V_THRESHOLD)
         )
         self.decoder_level2 = blocks(dim * 2, de_num_blocks[1])
-        self.up2_1 = UpSampling(dim * 2, neuron, bias)
+        self.up2_1 = UpSampling(dim * 2, neuron)
         self.decoder_level1 = blocks(dim * 2, de_num_blocks[0])
         self.refinement = FeatureRefinementBlock(dim * 2, reduction=8)
         self.output = nn.Sequential(nn.Conv2d(dim * 2, out_channels, 3, padding=1, bias=True))

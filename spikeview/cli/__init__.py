@@ -18,6 +18,7 @@ from spikeview import __version__
 # Explicit list (no filesystem scanning: a frozen bundle has no files to scan).
 COMMAND_MODULES = (
     "spikeview.cli.train",
+    "spikeview.cli.publish",
     "spikeview.cli.derain",
     "spikeview.cli.demo",
     "spikeview.cli.eval",

@@ -25,7 +25,14 @@ def test_official_config_state_dict_equals_reference_key_list():
 
 def test_build_arch_accepts_official_constructor_names():
     model = build_arch(
-        "esdnet", inp_channels=3, out_channels=3, dim=16, en_num_blocks=[1, 2, 1, 1], de_num_blocks=[1, 1, 1, 1], bias=False, T=2
+        "esdnet",
+        inp_channels=3,
+        out_channels=3,
+        dim=16,
+        en_num_blocks=[1, 2, 1, 1],
+        de_num_blocks=[1, 1, 1, 1],
+        bias=False,
+        T=2,
     )
     assert model.T == 2 and len(model.encoder_level2) == 2
     with pytest.raises(Exception, match="bad arguments"):

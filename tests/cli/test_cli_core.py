@@ -16,7 +16,12 @@ def spikeview(*args, env_models=None, cwd=None):
     if env_models is not None:
         env["SPIKEVIEW_MODELS"] = str(env_models)
     return subprocess.run(
-        [sys.executable, "-m", "spikeview", *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+        [sys.executable, "-m", "spikeview", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -89,7 +94,14 @@ def test_eval_json_has_the_documented_shape(tiny_models_dir, tmp_path):
 
     heldout = resource_dir() / "heldout" / "light"
     out = spikeview(
-        "eval", "--input", heldout / "input", "--target", heldout / "target", "--json", "--csv", tmp_path / "r.csv",
+        "eval",
+        "--input",
+        heldout / "input",
+        "--target",
+        heldout / "target",
+        "--json",
+        "--csv",
+        tmp_path / "r.csv",
         env_models=tiny_models_dir,
     )
     assert out.returncode == 0, out.stderr

@@ -81,7 +81,12 @@ def test_batch_keeps_tree_resumes_and_never_overwrites(restorer, tmp_path):
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     out = tmp_path / "out"
     jobs = plan_batch([src], out)
-    assert {j.output.relative_to(out).as_posix() for j in jobs} == {"a.png", "sub/b.png", "sub/deeper/c.jpg", "broken.png"}
+    assert {j.output.relative_to(out).as_posix() for j in jobs} == {
+        "a.png",
+        "sub/b.png",
+        "sub/deeper/c.jpg",
+        "broken.png",
+    }
     results = run_batch(restorer.restore, jobs)
     status = {r.input.name: r.status for r in results}
     assert status == {"a.png": "done", "b.png": "done", "c.jpg": "done", "broken.png": "failed"}

@@ -70,6 +70,7 @@ def test_gradient_flows_through_reset_unless_detached():
         _, v_last, _ = lif_multistep(xi, LIFParams(detach_reset=detach), SigmoidSurrogate(4.0))
         v_last.sum().backward()
         grads[detach] = xi.grad.clone()
+
     # V1 = H1·(1−S1) with H1 = V0/2 + x1, V0 = H0·(1−S0), H0 = x0. Step 0 spikes (0.3 >= 0.15),
     # step 1 does not (H1 = 0.1). With the reset in the graph dV/dH = 1 − S − H·S'(H).
     def d_spike(h):

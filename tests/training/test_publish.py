@@ -1,0 +1,59 @@
+"""Publishing a run: checkpoint without optimizer state, measured card, manifest entry, loadable by name."""
+
+import json
+
+import torch
+
+from spikeview.archs import build_arch
+from spikeview.checkpoints import read_checkpoint, save_checkpoint
+from spikeview.paths import resource_dir
+from spikeview.training.publish import PublishSpec, publish
+
+KW = {"dim": 16, "en_num_blocks": [1, 1, 1, 1], "de_num_blocks": [1, 1, 1, 1], "T": 4, "shortcut": "identity"}
+
+
+def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    torch.manual_seed(0)
+    model = build_arch("esdnet", **KW)
+    extra = {"optimizer": {"state": {}, "param_groups": []}, "step": 10}
+    save_checkpoint(
+        run / "best.pt",
+        model,
+        "esdnet",
+        KW,
+        metrics={"val_psnr": 20.5},
+        metadata={"trained_steps": 10, "config": {"seed": 1}},
+        extra=extra,
+    )
+    (run / "log.csv").write_text(
+        "step,lr,loss,l1,fft,grad_norm,val_psnr,val_ssim,seconds\n10,0.001,0.1,0.1,0.0,1.0,20.5,0.7,12.5\n"
+    )
+    heldout = {"light": resource_dir() / "heldout" / "light"}
+    out = tmp_path / "models"
+    target = publish(
+        PublishSpec(
+            run,
+            "tiny-rain",
+            None,
+            heldout,
+            out,
+            command="spikeview train x.yaml",
+            default=True,
+            speed_size=(32, 48),
+            speed_repeat=1,
+        )
+    )
+    raw = read_checkpoint(target)
+    assert "extra" not in raw  # no optimizer state shipped
+    m = raw["metrics"]
+    assert m["light"]["images"] == 6 and m["light"]["psnr"] > 0 and m["energy_uj_per_256"] > 0
+    assert 0 < m["mean_firing_rate"] < 1 and m["ms_per_frame"] > 0 and m["speed_size"] == [32, 48]
+    card = (out / "tiny_rain.md").read_text()
+    assert "spikeview train x.yaml" in card and "| light | 6 |" in card and "µJ" in card
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
+    monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
+    from spikeview.inference.restorer import Restorer
+
+    assert Restorer.from_name_or_path(None).info.name == "tiny-rain"
