@@ -38,7 +38,7 @@ def _cfg(tmp_path: Path, name: str, **over):
         "arch": "esdnet",
         "arch_kwargs": TINY,
         "train_clean_dir": str(tmp_path / "unused"),
-        "patch_size": 32,
+        "patch_size": 16,
         "batch_size": 2,
         "steps": 6,
         "warmup_steps": 2,
@@ -54,7 +54,7 @@ def _cfg(tmp_path: Path, name: str, **over):
 
 
 def _val():
-    ds = NoisyDataset(2, 32, seed=99)
+    ds = NoisyDataset(2, 16, seed=99)
     return [ds[i] for i in range(len(ds))]
 
 
@@ -82,7 +82,7 @@ def test_batch_indices_cover_each_epoch_once():
 
 @pytest.mark.parametrize("arch", ["esdnet", "esdnet_ann"])
 def test_few_steps_lower_loss_on_fixed_batch(tmp_path, arch):
-    ds = NoisyDataset(2, 32)  # one batch, repeated
+    ds = NoisyDataset(2, 16)  # one batch, repeated
     cfg = _cfg(tmp_path, arch, arch=arch, steps=12, warmup_steps=1, val_every=100, ckpt_every=100,
                loss_weights={"l1": 1.0})
     Trainer(cfg, ds, _val()).run(show_bar=False)
@@ -92,7 +92,7 @@ def test_few_steps_lower_loss_on_fixed_batch(tmp_path, arch):
 
 
 def test_resume_after_interrupt_reproduces_loss_curve(tmp_path):
-    ds = NoisyDataset(6, 32)  # 3 batches per epoch: crosses epoch boundaries
+    ds = NoisyDataset(6, 16)  # 3 batches per epoch: crosses epoch boundaries
     full = _cfg(tmp_path, "full")
     Trainer(full, ds, _val()).run(show_bar=False)
 
@@ -123,18 +123,18 @@ def test_run_folder_in_use_is_refused(tmp_path):
     cfg = _cfg(tmp_path, "locked", steps=2, warmup_steps=1)
     Path(cfg.output_dir).mkdir()
     with _RunLock(Path(cfg.output_dir) / ".lock"), pytest.raises(ConfigError, match="being trained by PID"):
-        Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)
-    Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)  # free again once released
+        Trainer(cfg, NoisyDataset(2, 16), _val()).run(show_bar=False)
+    Trainer(cfg, NoisyDataset(2, 16), _val()).run(show_bar=False)  # free again once released
 
 
 def test_bad_arch_kwargs_are_a_config_error(tmp_path):
     cfg = _cfg(tmp_path, "bad", arch_kwargs={**TINY, "dim": 4})
     with pytest.raises(ConfigError, match="arch_kwargs"):
-        Trainer(cfg, NoisyDataset(2, 32), _val()).run(show_bar=False)
+        Trainer(cfg, NoisyDataset(2, 16), _val()).run(show_bar=False)
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
-    ds = NoisyDataset(4, 32)
+    ds = NoisyDataset(4, 16)
     cfg = _cfg(tmp_path, "rt", steps=3, val_every=3, ckpt_every=3)
     trainer = Trainer(cfg, ds, _val())
     result = trainer.run(show_bar=False)
@@ -215,6 +215,7 @@ def test_cli_train_on_synthetic_rain_resumes_to_same_curve(tmp_path):
     assert info.arch == "esdnet_ann" and info.metrics["val_psnr"] > 0
 
 
+@pytest.mark.slow
 def test_cli_sigint_saves_state_and_exits_130(tmp_path):
     import os
     import signal
