@@ -68,6 +68,9 @@ def test_split_slider_and_difference_views(make_window, qtbot):
     shown = window.panes.current_images()
     assert np.array_equal(shown["middle"], abs_diff(outcome.image, outcome.snn))
     assert np.array_equal(shown["right"], abs_diff(outcome.ann, outcome.snn))
+    qtbot.wait(50)
+    widths = [p.vb.width() for p in window.panes.panes]
+    assert max(widths) - min(widths) <= 2  # long titles must not make one pane wider (square pixels)
     window.mode_actions["side"].trigger()
     assert window.settings.get("view_mode") == "side"
 

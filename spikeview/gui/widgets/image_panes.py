@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -45,9 +46,9 @@ def _quality_text(q: dict | None) -> str:
 class _Pane:
     """One view box with a title label, an image item and a text overlay fixed to its corner."""
 
-    def __init__(self, layout: pg.GraphicsLayout, col: int, title: str, lock_aspect: bool) -> None:
-        self.label = layout.addLabel(title, row=0, col=col)
-        self.vb = layout.addViewBox(row=1, col=col, lockAspect=lock_aspect, invertY=True)
+    def __init__(self, layout: pg.GraphicsLayout, col: int, title: QLabel, lock_aspect: bool) -> None:
+        self.label = title
+        self.vb = layout.addViewBox(row=0, col=col, lockAspect=lock_aspect, invertY=True)
         self.vb.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.vb.addItem(self.image)
@@ -58,6 +59,10 @@ class _Pane:
         self.placeholder = pg.TextItem("", anchor=(0.5, 0.5), color=(160, 160, 160))
         self.placeholder.setParentItem(self.vb)
         self.vb.sigResized.connect(self._center_placeholder)
+
+    def set_title(self, text: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)
 
     def _center_placeholder(self) -> None:
         r = self.vb.boundingRect()
@@ -122,8 +127,18 @@ class ComparePanes(QWidget):
         layout = self.panes_widget.ci
         # only the first box locks its aspect; the others copy its X and Y ranges exactly. (All
         # three locked and linked feed back on each other and the range grows on every resize.)
-        titles = ("Input", "ANN twin", "SNN")
-        self.panes = [_Pane(layout, i, title, lock_aspect=i == 0) for i, title in enumerate(titles)]
+        # Titles are QLabels in their own row that ignore their text width: as pyqtgraph
+        # LabelItems in the grid, longer titles made their panes wider (non-square pixels).
+        titles_row = QHBoxLayout()
+        titles_row.setContentsMargins(0, 4, 0, 0)
+        labels = []
+        for text in ("Input", "ANN twin", "SNN"):
+            label = QLabel(text)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            titles_row.addWidget(label, 1)
+            labels.append(label)
+        self.panes = [_Pane(layout, i, label, lock_aspect=i == 0) for i, label in enumerate(labels)]
         for col in range(3):
             layout.layout.setColumnStretchFactor(col, 1)
         ref = self.panes[0].vb
@@ -150,8 +165,14 @@ class ComparePanes(QWidget):
         self.divider.sigPositionChanged.connect(self._on_divider_moved)
         self._split_fraction = 0.5
 
+        self._panes_page = QWidget()
+        page = QVBoxLayout(self._panes_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addLayout(titles_row)
+        page.addWidget(self.panes_widget, 1)
         self._stack = QStackedWidget()
-        self._stack.addWidget(self.panes_widget)
+        self._stack.addWidget(self._panes_page)
         self._stack.addWidget(self.split_widget)
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
@@ -174,9 +195,7 @@ class ComparePanes(QWidget):
     def apply_theme(self, colors: PlotColors) -> None:
         for w in (self.panes_widget, self.split_widget):
             w.setBackground(colors.background)
-        for pane in self.panes:
-            pane.label.setAttr("color", colors.foreground)
-            pane.label.setText(pane.label.text)
+        self._panes_page.setStyleSheet(f"background: {colors.background}; color: {colors.foreground};")
         self._split_label.setAttr("color", colors.foreground)
         self._split_label.setText(self._split_label.text)
 
@@ -193,7 +212,7 @@ class ComparePanes(QWidget):
             self._stack.setCurrentWidget(self.split_widget)
             self._hand_over(ref, self.split_vb)
         elif mode != "split" and self._stack.currentWidget() is self.split_widget:
-            self._stack.setCurrentWidget(self.panes_widget)
+            self._stack.setCurrentWidget(self._panes_page)
             self._hand_over(self.split_vb, ref)
         self._split_combo.setVisible(mode == "split")
         self._refresh()
@@ -280,11 +299,11 @@ class ComparePanes(QWidget):
         if o is not None and o.ann is None:
             ann_missing = "video: the ANN twin is not run per frame" if o.frame_index is not None else "no ANN twin run"
         if self._mode == "diff":
-            self.panes[0].label.setText("Input")
+            self.panes[0].set_title("Input")
             self.panes[0].show(inp)
-            self.panes[1].label.setText(f"|Input − SNN| ×{DIFF_GAIN}  (what the SNN removed)")
+            self.panes[1].set_title(f"|Input − SNN| ×{DIFF_GAIN}  (what the SNN removed)")
             self.panes[1].show(abs_diff(inp, o.snn) if o else None, outputs_placeholder)
-            self.panes[2].label.setText(f"|ANN − SNN| ×{DIFF_GAIN}  (where the twins disagree)")
+            self.panes[2].set_title(f"|ANN − SNN| ×{DIFF_GAIN}  (where the twins disagree)")
             if o is not None and o.ann is not None:
                 self.panes[2].show(abs_diff(o.ann, o.snn))
             else:
@@ -292,13 +311,13 @@ class ComparePanes(QWidget):
             for pane in self.panes:
                 pane.set_overlay("")
         else:
-            self.panes[0].label.setText("Input" + ("  (ground truth paired)" if self._target is not None else ""))
+            self.panes[0].set_title("Input" + ("  (ground truth paired)" if self._target is not None else ""))
             self.panes[0].show(inp)
             self.panes[0].set_overlay(_quality_text(q.get("input")))
-            self.panes[1].label.setText(ann_title)
+            self.panes[1].set_title(ann_title)
             self.panes[1].show(o.ann if o else None, ann_missing)
             self.panes[1].set_overlay(_quality_text(q.get("ann")))
-            self.panes[2].label.setText(snn_title)
+            self.panes[2].set_title(snn_title)
             self.panes[2].show(o.snn if o else None, outputs_placeholder)
             self.panes[2].set_overlay(_quality_text(q.get("snn")))
         left = inp if self._split_left == "input" or o is None or o.ann is None else o.ann
