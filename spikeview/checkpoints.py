@@ -13,7 +13,6 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from torch import nn
 
 from spikeview.archs import arch_spec, build_arch
 from spikeview.errors import CheckpointError
+from spikeview.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +170,8 @@ def save_checkpoint(
     if extra:
         payload["extra"] = dict(extra)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        torch.save(payload, tmp)
     return target
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spikeview.errors import ImageReadError
+from spikeview.fileio import write_text_atomic
 from spikeview.media.images import list_images, read_image
 from spikeview.metrics import image_quality
 from spikeview.progress import CancelToken, ProgressCallback, check_cancel, report
@@ -67,7 +66,7 @@ class EvalReport:
         return {"mean": self.mean, "images": self.images, "model": self.model, "settings": self.settings}
 
     def write_json(self, path: str | Path) -> Path:
-        return _atomic_text(Path(path), json.dumps(self.to_dict(), indent=2))
+        return write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=2))
 
     def write_csv(self, path: str | Path) -> Path:
         columns = [
@@ -79,20 +78,7 @@ class EvalReport:
         writer.writerows(self.images)
         if self.images:
             writer.writerow({"name": "MEAN", **{k: v for k, v in self.mean.items() if k in columns}})
-        return _atomic_text(Path(path), buf.getvalue())
-
-
-def _atomic_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return write_text_atomic(Path(path), buf.getvalue())
 
 
 def evaluate(

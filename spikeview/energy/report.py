@@ -7,11 +7,11 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from spikeview.energy.costs import DEFAULT_COSTS, EnergyCosts, get_costs
+from spikeview.fileio import write_text_atomic
 
 CAVEAT = "compute-only estimate (45 nm, no memory traffic)"
 _COSTS_PREFIX = "Energy per operation:"
@@ -126,7 +126,7 @@ class EnergyReport:
         return asdict(self)
 
     def to_json(self, path: str | os.PathLike) -> Path:
-        return _write_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """One row per layer and a final ``TOTAL`` row; written atomically. Returns the path."""
@@ -162,20 +162,7 @@ class EnergyReport:
         writer.writerow(
             ["TOTAL", "", "", self.calls, self.dense_macs, repr(self.macs + self.sops), "", repr(self.energy_pj), ""]
         )
-        return _write_atomic(Path(path), buf.getvalue())
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return write_text_atomic(path, buf.getvalue(), newline="")
 
 
 def compare(snn_report: EnergyReport, ann_report: EnergyReport) -> dict:

@@ -24,12 +24,10 @@ or :class:`~spikeview.errors.ImageWriteError` with a one-line message naming the
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import struct
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ import cv2
 import numpy as np
 
 from spikeview.errors import ImageReadError, ImageWriteError
+from spikeview.fileio import write_bytes_atomic
 from spikeview.media.convert import to_uint8
 
 __all__ = [
@@ -63,11 +62,6 @@ _FORMAT_NAMES = "PNG, JPEG, TIFF, BMP or WebP"
 # Formats able to store 16 bits per channel / an alpha channel, when written by OpenCV.
 _SIXTEEN_BIT_EXTS = frozenset({".png", ".tif", ".tiff"})
 _ALPHA_EXTS = frozenset({".png", ".tif", ".tiff", ".webp"})
-
-# The process umask, read once: mkstemp creates 0600 files and outputs should get the
-# same permissions as any other file the user creates.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 class _BadFile(Exception):
@@ -494,22 +488,10 @@ def write_image(
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageWriteError(f"{where}: cannot create folder {target.parent} ({exc.strerror or exc})") from None
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded.tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
-        tmp = None
+        write_bytes_atomic(target, encoded.tobytes())
     except OSError as exc:
         raise ImageWriteError(f"{where}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
     return target
 
 

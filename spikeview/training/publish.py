@@ -22,6 +22,7 @@ import numpy as np
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
 from spikeview.errors import ConfigError
 from spikeview.evaluation import evaluate, pair_by_name
+from spikeview.fileio import write_text_atomic
 from spikeview.inference.restorer import Restorer
 from spikeview.paths import models_dir
 
@@ -157,7 +158,7 @@ def publish(spec: PublishSpec) -> Path:
     )
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     card = spec.out_dir / (spec.name.replace("-", "_") + ".md")
-    card.write_text(_card_text(spec, raw, metrics, metadata, target, digest), encoding="utf-8")
+    write_text_atomic(card, _card_text(spec, raw, metrics, metadata, target, digest))
     manifest_path = spec.out_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
     manifest["models"][spec.name] = {
@@ -169,7 +170,7 @@ def publish(spec: PublishSpec) -> Path:
     }
     if spec.default or "default" not in manifest:
         manifest["default"] = spec.name
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return target
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from spikeview.errors import ImageReadError, ImageWriteError, SpikeViewError
+from spikeview import fileio
 from spikeview.media import images
 from spikeview.media.images import (
     IMAGE_EXTENSIONS,
@@ -471,7 +472,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]
     np.testing.assert_array_equal(read_image(target), _rgb8(seed=1))
     mode = target.stat().st_mode & 0o777
-    assert mode & 0o044 == 0o044 & ~images._UMASK  # not the 0600 of a raw temp file
+    assert mode & 0o044 == 0o044 & ~fileio._UMASK  # not the 0600 of a raw temp file
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
