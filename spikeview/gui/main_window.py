@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_settings()
+        self.statusBar().showMessage("starting the engine (loading torch and the default model)…")
         self.controller.start()
 
     # -- construction ------------------------------------------------------------------------
