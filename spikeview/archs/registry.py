@@ -43,6 +43,25 @@ _ESDNET_OFFICIAL = {
     "T": 4,
 }
 
+
+def _vlif(**kwargs: Any) -> nn.Module:
+    from spikeview.archs.vlif import VLIFNet
+
+    return VLIFNet(**kwargs)
+
+
+# the Rain200H / Rain1200 models; the Rain200L model needs use_refinement=True
+_VLIF_OFFICIAL = {
+    "inp_channels": 3,
+    "out_channels": 3,
+    "dim": 48,
+    "en_num_blocks": [4, 4, 8, 8],
+    "de_num_blocks": [2, 2, 2, 2],
+    "bias": False,
+    "T": 4,
+    "use_refinement": False,
+}
+
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
@@ -61,6 +80,24 @@ ARCHS: dict[str, ArchSpec] = {
             twin="esdnet",
             description="ANN twin of ESDNet: same topology, ReLU instead of LIF, no time axis",
             official_kwargs=_ESDNET_OFFICIAL,
+        ),
+        ArchSpec(
+            "vlif",
+            _vlif,
+            spiking=True,
+            twin="vlif_ann",
+            description="VLIF-Net (Chen et al., AAAI 2026): Visual LIF (multi-spike neuron over sub-pixel "
+            "positions), decomposition blocks and multi-scale units on ESDNet's U-Net",
+            official_kwargs=_VLIF_OFFICIAL,
+        ),
+        ArchSpec(
+            "vlif_ann",
+            partial(_vlif, spiking=False),
+            spiking=False,
+            twin="vlif",
+            description="ANN twin of VLIF-Net: same topology, ReLU instead of LIF, clamp(x, 0, 4)/4 instead of "
+            "the multi-spike neuron, no time axis",
+            official_kwargs=_VLIF_OFFICIAL,
         ),
     )
 }
