@@ -51,7 +51,10 @@ def setup_logging(verbose: bool = False) -> Path | None:
     except OSError as exc:  # read-only home etc.: keep going without a file
         path = None
         sys.stderr.write(f"spikeview: cannot write the log file: {exc}\n")
-    if not any(type(h) is logging.StreamHandler for h in root.handlers):  # the CLI may have added one
+    for h in root.handlers:  # the CLI's console handler: keep the terminal to warnings
+        if type(h) is logging.StreamHandler and not verbose:
+            h.setLevel(logging.WARNING)
+    if not any(type(h) is logging.StreamHandler for h in root.handlers):
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.DEBUG if verbose else logging.WARNING)
         console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

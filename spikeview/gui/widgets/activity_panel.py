@@ -7,6 +7,7 @@ GUI. A snapshot is any object with the fields of ``spikeview.recording.ActivityS
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from spikeview.gui.theme import DARK, PlotColors
 from spikeview.gui.types import LayerChoice
 
 REPAINT_HZ = 15
+RATES_INTERVAL_S = 0.5
 MAX_RASTER_CALLS = 48
 
 
@@ -42,6 +44,7 @@ class ActivityPanel(QWidget):
         self._rasters: Callable[[], list[np.ndarray]] = list
         self._snap: Any = None
         self._rates_shown: dict[str, float] = {}
+        self._rates_time = 0.0
         self._layers: list[LayerChoice] = []
         self.repaints = 0
         self._colors = DARK
@@ -176,9 +179,12 @@ class ActivityPanel(QWidget):
             self._draw_snapshot(snap)
             self._draw_raster(snap)
             self.repaints += 1
-        rates = self._rates()
-        if rates and rates != self._rates_shown:
-            self._draw_rates(rates)
+        now = time.monotonic()
+        if now - self._rates_time >= RATES_INTERVAL_S:  # bars change slowly; spare the repaints
+            self._rates_time = now
+            rates = self._rates()
+            if rates and rates != self._rates_shown:
+                self._draw_rates(rates)
 
     def show_rates(self, rates: dict[str, float]) -> None:
         """Final firing rates of a finished run (from its stats)."""

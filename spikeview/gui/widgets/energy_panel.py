@@ -55,10 +55,7 @@ class EnergyPanel(QWidget):
         self.plot.hideButtons()
         self.bars = pg.BarGraphItem(x=[0, 1], height=[0, 0], width=0.6)
         self.plot.addItem(self.bars)
-        self.bar_texts = [pg.TextItem("", anchor=(0.5, 1.0)) for _ in range(2)]
-        for i, item in enumerate(self.bar_texts):
-            item.setPos(i, 0)
-            self.plot.addItem(item)
+
 
         self.snn_label = QLabel("–")
         self.ann_label = QLabel("–")
@@ -133,10 +130,11 @@ class EnergyPanel(QWidget):
                           brushes=[pg.mkBrush(self._colors.snn), pg.mkBrush(self._colors.ann)], pen=None)
         if max(heights) > 0:
             self.plot.setYRange(0, max(heights) * 1.18, padding=0)
-        for i, (item, report) in enumerate(zip(self.bar_texts, (snn, ann), strict=True)):
-            item.setText(fmt_uj(report.energy_uj) if report is not None else "")
-            item.setColor(self._colors.foreground)
-            item.setPos(i, heights[i])
+        # values in the axis labels: pyqtgraph TextItems over the bars kept repainting the plot
+        names = ("SNN", "ANN twin")
+        ticks = [(i, f"{name}: {fmt_uj(r.energy_uj)}" if r is not None else name)
+                 for i, (name, r) in enumerate(zip(names, (snn, ann), strict=True))]
+        self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(-0.6, 1.6, padding=0)
         if snn is None:
             self.snn_label.setText("run an image (F5) to measure")
