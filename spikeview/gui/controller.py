@@ -461,7 +461,7 @@ class Controller(QObject):
             self._started = True
             self._submit(_Job("init"))
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
+    def shutdown(self, timeout_ms: int = 30000) -> None:
         """Cancel everything and stop the thread (call before the app quits)."""
         self._pending.clear()
         if self._running is not None:

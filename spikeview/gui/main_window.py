@@ -239,9 +239,14 @@ class MainWindow(QMainWindow):
     # -- opening -----------------------------------------------------------------------------
     def open_paths(self, paths: list[str | Path]) -> None:
         """Open image files and/or folders (folders recursively) into the file list."""
+        from spikeview.media.video import VIDEO_EXTENSIONS
+
         files: list[Path] = []
         folders: list[Path] = []
         for p in map(Path, paths):
+            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+                self.open_video(p)  # a dropped/opened video streams into the panes (no output file)
+                return
             if p.is_dir():
                 folders.append(p)
             elif p.is_file():

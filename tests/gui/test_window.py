@@ -302,3 +302,32 @@ def test_webcam_without_camera_reports_an_error(make_window, qtbot):
         window.start_webcam(7)
     assert blocker.args[0] == "video"
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
+
+
+def test_idle_window_does_not_keep_repainting(make_window, qtbot, monkeypatch):
+    """An idle window paints nothing: no item may schedule its own repaint forever."""
+    import pyqtgraph as pg
+
+    window = make_window()
+    window.open_samples()
+    _restore_current(qtbot, window)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
+    qtbot.wait(300)
+    paints = []
+    original = pg.GraphicsView.paintEvent
+
+    def counting(self, event):
+        paints.append(self)
+        return original(self, event)
+
+    monkeypatch.setattr(pg.GraphicsView, "paintEvent", counting)
+    qtbot.wait(1000)
+    assert len(paints) <= 5
+
+
+def test_opening_a_video_file_streams_it(make_window, qtbot, tmp_path, write_test_video):
+    src = write_test_video(tmp_path / "clip.mp4", frames=3)
+    window = make_window()
+    with qtbot.waitSignal(window.controller.videoFinished, timeout=TIMEOUT) as blocker:
+        window.open_paths([src])
+    assert blocker.args[0].frames_processed == 3 and blocker.args[0].output is None
