@@ -170,6 +170,10 @@ def test_switch_models_and_devices(make_window, qtbot):
         picker.twin_combo.setCurrentIndex(picker.twin_combo.findData("(none)"))
     assert blocker.args[0].ann is None
 
+    with qtbot.waitSignal(window.controller.modelsLoaded, timeout=TIMEOUT) as blocker:
+        picker.tile_combo.setCurrentIndex(picker.tile_combo.findData(128))
+    assert blocker.args[0].tile == 128 and window.settings.get("tile") == 128
+
 
 def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     path = tmp_path / "persist.ini"

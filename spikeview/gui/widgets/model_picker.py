@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -48,6 +47,13 @@ def card_markdown(card: ModelCard, twin: ModelCard | None) -> str:
     return text
 
 
+TILE_CHOICES = (-1, 0, 128, 256, 384, 512, 768, 1024, 2048)
+
+
+def _tile_label(value: int) -> str:
+    return {-1: "auto (memory cap)", 0: "whole image"}.get(value, f"{value} px")
+
+
 class ModelPicker(QWidget):
     """Emits ``selectionChanged(model, twin, device, tile)`` when the user changes a picker."""
 
@@ -61,12 +67,11 @@ class ModelPicker(QWidget):
         self.twin_combo = QComboBox()
         self.twin_combo.setToolTip("ANN twin run next to the SNN for comparison")
         self.device_combo = QComboBox()
-        self.tile_spin = QSpinBox()
-        self.tile_spin.setRange(-1, 8192)
-        self.tile_spin.setSingleStep(64)
-        self.tile_spin.setSpecialValueText("auto")
-        self.tile_spin.setToolTip("Tile side in pixels: auto keeps activations under the memory cap; 0 = whole image")
-        self.tile_spin.setValue(-1)
+        self.tile_combo = QComboBox()
+        for value in TILE_CHOICES:
+            self.tile_combo.addItem(_tile_label(value), value)
+        self.tile_combo.setToolTip("Tile side in pixels: auto keeps activations under the memory cap; "
+                                   "smaller tiles need less memory, whole image is fastest when it fits")
         self.t_label = QLabel("–")
         self.t_label.setToolTip("SNN time steps per image")
         self.message = QLabel("")
@@ -82,7 +87,7 @@ class ModelPicker(QWidget):
         form.addRow("Model", self.model_combo)
         form.addRow("ANN twin", self.twin_combo)
         form.addRow("Device", self.device_combo)
-        form.addRow("Tile", self.tile_spin)
+        form.addRow("Tile", self.tile_combo)
         form.addRow("Time steps", self.t_label)
         root = QVBoxLayout(self)
         root.addLayout(form)
@@ -94,7 +99,7 @@ class ModelPicker(QWidget):
         for combo in (self.twin_combo, self.device_combo):
             combo.currentIndexChanged.connect(self._changed)
         self.model_combo.currentIndexChanged.connect(self._model_changed)
-        self.tile_spin.editingFinished.connect(self._changed)
+        self.tile_combo.currentIndexChanged.connect(self._changed)
 
     # -- filling ------------------------------------------------------------------------------
     def set_catalog(self, models: list[ModelChoice], devices: list[DeviceChoice], model: str = "",
@@ -140,7 +145,13 @@ class ModelPicker(QWidget):
             combo.setCurrentIndex(index)
 
     def set_tile(self, tile: int) -> None:
-        self.tile_spin.setValue(tile)
+        index = self.tile_combo.findData(tile)
+        if index < 0:  # a size from an older settings file: keep it selectable
+            self.tile_combo.addItem(_tile_label(tile), tile)
+            index = self.tile_combo.count() - 1
+        self.tile_combo.blockSignals(True)
+        self.tile_combo.setCurrentIndex(index)
+        self.tile_combo.blockSignals(False)
 
     def set_loaded(self, loaded: LoadedModels) -> None:
         self.t_label.setText(str(loaded.snn.timesteps) if loaded.snn.spiking else "1 (not spiking)")
@@ -156,7 +167,7 @@ class ModelPicker(QWidget):
             self.model_combo.currentData() or "",
             self.twin_combo.currentData() or "",
             self.device_combo.currentData() or "auto",
-            self.tile_spin.value(),
+            int(self.tile_combo.currentData()),
         )
 
     def _model_changed(self, _index: int) -> None:
