@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from spikeview.errors import SpikeViewError
 from spikeview.gui.controller import Controller
-from spikeview.gui.pairing import find_ground_truth, is_ground_truth
+from spikeview.gui.pairing import find_ground_truth, hide_ground_truths
 from spikeview.gui.settings import Settings
 from spikeview.gui.theme import THEMES, apply_theme, plot_colors
 from spikeview.gui.types import BatchRow, BatchSummary, LoadedModels, RestoreOutcome
@@ -294,9 +294,7 @@ class MainWindow(QMainWindow):
         return False
 
     def _set_files(self, files: list[Path], root: Path | None, label: str) -> None:
-        names = set(files)
-        # the clean half of a rain/clean pair is ground truth, not an input
-        shown = [f for f in files if not (is_ground_truth(f) and any(find_ground_truth(g) == f for g in names))]
+        shown = hide_ground_truths(files)  # the clean half of a rain/clean pair is ground truth, not an input
         self.file_list.set_files(shown, root)
         self.batch.set_inputs([root] if root else shown, label)
 

@@ -46,6 +46,24 @@ def find_ground_truth(path: str | Path) -> Path | None:
     return None
 
 
+def hide_ground_truths(files: list[Path]) -> list[Path]:
+    """``files`` without the clean halves of rain/clean pairs that are both in the list.
+
+    Works on names only (no file-system calls), so it stays fast for big folders.
+    """
+    by_stem: dict[tuple[Path, str], Path] = {(f.parent, f.stem.lower()): f for f in files}
+    shown = []
+    for f in files:
+        stem = f.stem.lower()
+        clean = next((c for c in _CLEAN_SUFFIXES if stem.endswith(c)), None)
+        if clean is not None:
+            base = stem[: -len(clean)]
+            if any((f.parent, base + rain) in by_stem for rain in _RAIN_SUFFIXES):
+                continue
+        shown.append(f)
+    return shown
+
+
 def is_ground_truth(path: str | Path) -> bool:
     """True for files that look like the clean half of a pair (hidden from the sample list)."""
     stem = Path(path).stem.lower()

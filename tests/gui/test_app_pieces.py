@@ -52,7 +52,7 @@ def test_settings_defaults_types_and_unknown_keys(tmp_path):
 
 
 def test_ground_truth_pairing(tmp_path):
-    from spikeview.gui.pairing import find_ground_truth, is_ground_truth
+    from spikeview.gui.pairing import find_ground_truth, hide_ground_truths, is_ground_truth
 
     (tmp_path / "a_rain.png").write_bytes(b"x")
     (tmp_path / "a_clean.jpg").write_bytes(b"x")
@@ -66,3 +66,5 @@ def test_ground_truth_pairing(tmp_path):
     assert find_ground_truth(tmp_path / "b_rain.png") is None
     assert find_ground_truth(rain / "1.png") == tmp_path / "set" / "norain" / "1.png"
     assert is_ground_truth("x_clean.png") and not is_ground_truth("x_rain.png")
+    files = [tmp_path / "a_rain.png", tmp_path / "a_clean.jpg", tmp_path / "b_clean.png", tmp_path / "c.png"]
+    assert hide_ground_truths(files) == [files[0], files[2], files[3]]  # b_clean has no rainy partner
