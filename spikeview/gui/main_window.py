@@ -7,8 +7,6 @@ come back as dataclasses and are handed to the widgets.
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -17,11 +15,8 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QWidget,
 )
 
@@ -36,21 +31,11 @@ from spikeview.gui.widgets.batch_panel import BatchPanel
 from spikeview.gui.widgets.energy_panel import EnergyPanel
 from spikeview.gui.widgets.file_list import FileList
 from spikeview.gui.widgets.image_panes import MODES, ComparePanes
+from spikeview.gui.widgets.job_status import JobStatus
 from spikeview.gui.widgets.model_picker import NO_MODEL_TEXT, ModelPicker
 from spikeview.media.images import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
-
-FPS_WINDOW_S = 5.0
-
-
-def _fmt_eta(seconds: float) -> str:
-    if seconds < 0:
-        return "ETA –"
-    if seconds < 60:
-        return f"ETA {seconds:.0f} s"
-    return f"ETA {int(seconds // 60)} min {int(seconds % 60):02d} s"
-
 
 class MainWindow(QMainWindow):
     """``MainWindow(settings)``; ``open_paths`` opens files/folders; ``run`` restores the current image."""
@@ -70,7 +55,6 @@ class MainWindow(QMainWindow):
         self._loaded: LoadedModels | None = None
         self._catalog_seen = False
         self._last_outcome: RestoreOutcome | None = None
-        self._result_times: deque[float] = deque(maxlen=64)
         self._closing = False
 
         self.panes = ComparePanes()
@@ -108,22 +92,8 @@ class MainWindow(QMainWindow):
         self.docks[key] = dock
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.device_label = QLabel("device: –")
-        self.ms_label = QLabel("SNN – ms · ANN – ms")
-        self.fps_label = QLabel("– FPS")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.setVisible(False)
-        self.eta_label = QLabel("")
-        self.cancel_button = QPushButton("Cancel (Esc)")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        for w in (self.progress, self.eta_label, self.cancel_button):
-            bar.addPermanentWidget(w)
-        for w in (self.device_label, self.ms_label, self.fps_label):
-            bar.addPermanentWidget(w)
+        self.status = JobStatus(self.statusBar())
+        self.status.cancel_button.clicked.connect(self.cancel)
 
     def _action(self, menu, text: str, slot, shortcuts=(), checkable: bool = False, name: str = "") -> QAction:
         action = QAction(text, self)
@@ -480,7 +450,7 @@ class MainWindow(QMainWindow):
         self.activity.set_layers(loaded.layers)
         layer, channel = self.activity.capture()
         self.controller.set_capture(layer, channel)
-        self.device_label.setText(f"device: {loaded.device}")
+        self.status.show_device(loaded.device)
         twin = f" + twin {loaded.ann.name}" if loaded.ann else ""
         self.statusBar().showMessage(f"loaded {loaded.snn.name}{twin}", 5000)
         if self._current is not None and self.auto_run_action.isChecked():
@@ -515,36 +485,18 @@ class MainWindow(QMainWindow):
             self.energy.set_reports(outcome.snn_energy, outcome.ann_energy)
         self.activity.repaint_latest()
         self.activity.show_rates(outcome.firing_rates)
-        ann = f" · ANN {outcome.ann_ms:.0f} ms" if outcome.ann is not None else ""
-        tiles = f" · {outcome.tiles} tiles" if outcome.tiles > 1 else ""
-        self.ms_label.setText(f"SNN {outcome.snn_ms:.0f} ms{ann}{tiles}")
-        self.device_label.setText(f"device: {outcome.device}")
-        now = time.perf_counter()
-        self._result_times.append(now)
-        recent = [t for t in self._result_times if now - t <= FPS_WINDOW_S]
-        if outcome.fps:
-            fps = outcome.fps
-        elif len(recent) > 1 and recent[-1] > recent[0]:
-            fps = (len(recent) - 1) / (recent[-1] - recent[0])
-        else:
-            fps = 1000.0 / max(outcome.snn_ms + outcome.ann_ms, 1e-3)
+        self.status.show_result(outcome.snn_ms, outcome.ann_ms if outcome.ann is not None else None, outcome.tiles,
+                                outcome.device, outcome.fps)
         if outcome.frame_index is not None:
             self.panes.set_frame_label(f"frame {outcome.frame_index + 1}")
-        self.fps_label.setText(f"{fps:.2f} FPS")
         self.resultShown.emit(outcome)
 
     def _on_progress(self, done: int, total: int, message: str, eta: float) -> None:
-        self.progress.setVisible(True)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(min(done, max(total, 1)))
-        self.progress.setFormat(f"%p%  {message[:40]}")
-        self.eta_label.setText(_fmt_eta(eta))
+        self.status.show_progress(done, total, message, eta)
 
     def _on_busy(self, busy: bool, kind: str) -> None:
-        self.cancel_button.setEnabled(busy)
+        self.status.show_busy(busy)
         if not busy:
-            self.progress.setVisible(False)
-            self.eta_label.setText("")
             self.batch.set_running(False)
 
     def _on_failed(self, kind: str, message: str) -> None:

@@ -31,8 +31,8 @@ def test_opens_samples_and_restores_with_snn_and_ann(make_window, qtbot, gui_sam
     # ground truth paired by name → PSNR/SSIM overlays on all three panes
     assert set(outcome.quality) == {"input", "ann", "snn"}
     assert all("PSNR" in p.overlay.toPlainText() for p in window.panes.panes)
-    assert "ms" in window.ms_label.text() and "FPS" in window.fps_label.text()
-    assert window.device_label.text() == "device: cpu"
+    assert "ms" in window.status.ms_label.text() and "FPS" in window.status.fps_label.text()
+    assert window.status.device_label.text() == "device: cpu"
 
 
 def test_three_panes_share_one_view_range(make_window, qtbot):
