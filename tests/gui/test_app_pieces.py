@@ -68,3 +68,14 @@ def test_ground_truth_pairing(tmp_path):
     assert is_ground_truth("x_clean.png") and not is_ground_truth("x_rain.png")
     files = [tmp_path / "a_rain.png", tmp_path / "a_clean.jpg", tmp_path / "b_clean.png", tmp_path / "c.png"]
     assert hide_ground_truths(files) == [files[0], files[2], files[3]]  # b_clean has no rainy partner
+
+
+def test_event_loop_stall_probe_runs_a_real_batch(qtbot):
+    """``measure_event_loop_stalls`` (used by ``spikeview bench --gui``) returns its numbers."""
+    from spikeview.gui.responsiveness import measure_event_loop_stalls
+
+    result = measure_event_loop_stalls(2.0, images=3, size=(64, 64), load_timeout_s=120)
+    for key in ("max_stall_ms", "p99_stall_ms", "mean_gap_ms", "ticks", "files_done", "batch_runs", "model", "device"):
+        assert key in result
+    assert result["ticks"] > 10 and result["batch_runs"] >= 1 and result["model"] == "tiny-snn"
+    assert result["max_stall_ms"] >= result["p99_stall_ms"] >= 0
