@@ -266,7 +266,12 @@ class MainWindow(QMainWindow):
     def _set_files(self, files: list[Path], root: Path | None, label: str) -> None:
         shown = hide_ground_truths(files)  # the clean half of a rain/clean pair is ground truth, not an input
         self.file_list.set_files(shown, root)
-        self.batch.set_inputs([root] if root else shown, label)
+        flat = root is not None and all(f.parent == root for f in files)
+        if root is not None and flat and len(shown) < len(files):
+            # a flat folder of rain/clean pairs: batch the rainy ones, not the ground truths
+            self.batch.set_inputs(shown, f"{root} ({len(shown)} inputs; paired ground truths skipped)")
+        else:
+            self.batch.set_inputs([root] if root else shown, label)
 
     def _remember(self, path: Path) -> None:
         self._rebuild_recent(self.settings.add_recent(path))
@@ -371,6 +376,7 @@ class MainWindow(QMainWindow):
 
     def run_batch(self, inputs: list[str | Path], out_dir: str | Path, suffix: str = "") -> None:
         self.batch.clear_rows()
+        self.batch.set_output(str(out_dir))
         self.batch.set_running(True)
         self.docks["batch"].raise_()
         self.settings.set("last_output_dir", str(out_dir))

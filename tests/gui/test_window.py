@@ -335,3 +335,15 @@ def test_opening_a_video_file_streams_it(make_window, qtbot, tmp_path, write_tes
     with qtbot.waitSignal(window.controller.videoFinished, timeout=TIMEOUT) as blocker:
         window.open_paths([src])
     assert blocker.args[0].frames_processed == 3 and blocker.args[0].output is None
+
+
+def test_batch_of_a_sample_folder_skips_paired_ground_truths(make_window, qtbot, tmp_path):
+    window = make_window()
+    window.open_samples()
+    inputs = window.batch.inputs()
+    assert sorted(p.name for p in inputs) == ["scene_rain.png", "street_rain.png"]
+    with qtbot.waitSignal(window.controller.batchFinished, timeout=TIMEOUT) as blocker:
+        window.run_batch(inputs, tmp_path / "out")
+    assert blocker.args[0].done == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_rain.png", "street_rain.png"]
+    assert window.batch.table.item(0, 3).text() == "scene_rain.png"  # shown relative to the output folder
