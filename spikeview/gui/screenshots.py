@@ -107,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     _save(window.docks["energy"], out / "energy-dock.png", 500)
     _save(window.docks["model"], out / "model-dock.png", 500)
 
-    folder = Path(window.file_list.root or Path(args.image or ".").parent)
+    inputs = window.batch.inputs() or [Path(args.image).parent]
     done: list = []
     window.controller.batchFinished.connect(done.append)
-    window.run_batch([folder], work / "batch-out", "_derained")
+    window.run_batch(inputs, work / "batch-out", "_derained")
     pump(lambda: bool(done))
     app.processEvents()
     _save(window.docks["batch"], out / "batch-list.png", 1300)
