@@ -114,6 +114,7 @@ class _Worker(QObject):
         self._last_progress = 0.0
         self.mailbox: Any = None  # LatestMailbox of video frames: at most one waits for the GUI
         self.pipeline: Any = None
+        self._layer_names: set[str] = set()
 
     # -- plumbing --------------------------------------------------------------------------
     @Slot(object)
@@ -128,7 +129,13 @@ class _Worker(QObject):
         except SpikeViewError as exc:
             self.failed.emit(job.kind, str(exc))
         except MemoryError:
-            self.failed.emit(job.kind, "out of memory: choose a smaller tile size")
+            self.failed.emit(job.kind, "out of memory: choose a smaller tile size (Model > Tile)")
+        except RuntimeError as exc:
+            if "out of memory" not in str(exc).lower():  # torch.OutOfMemoryError is a RuntimeError
+                log.exception("%s job failed", job.kind)
+                self.failed.emit(job.kind, f"internal error (RuntimeError: {exc}); see the log")
+            else:
+                self.failed.emit(job.kind, "out of memory on the device: choose a smaller tile size or the CPU")
         except Exception as exc:  # a bug: keep the traceback in the log, tell the user
             log.exception("%s job failed", job.kind)
             self.failed.emit(job.kind, f"internal error ({type(exc).__name__}: {exc}); see the log")
@@ -147,11 +154,10 @@ class _Worker(QObject):
         from spikeview.recording import ActivityRecorder
 
         layer, channel = self.capture
-        try:
-            rec = ActivityRecorder(self.snn.model, capture_layer=layer, capture_channel=channel, capacity=2,
-                                   frame_capacity=64)
-        except SpikeViewError:
-            rec = ActivityRecorder(self.snn.model, capacity=2, frame_capacity=64)
+        if layer not in self._layer_names:  # a layer of the previous model: use the first one
+            layer = None
+        rec = ActivityRecorder(self.snn.model, capture_layer=layer, capture_channel=channel, capacity=2,
+                               frame_capacity=64)
         self.recorder = rec
         return rec
 
@@ -210,6 +216,7 @@ class _Worker(QObject):
         layers = ()
         if snn.info.spiking:
             layers = tuple(LayerChoice(li.name, li.channels) for li in spiking_layers(snn.model))
+        self._layer_names = {layer.name for layer in layers}
         self._progress(2, 2, "models loaded", force=True)
         self.loaded.emit(
             LoadedModels(
