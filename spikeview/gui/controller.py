@@ -102,6 +102,7 @@ class _Worker(QObject):
     frameWaiting = Signal()  # a video frame is in the mailbox (emitted only when it was empty)
     videoDone = Signal(object)  # PipelineSummary
     progress = Signal(int, int, str)
+    notice = Signal(str)  # something the user should know that is not an error
     failed = Signal(str, str)  # job kind, one-line message
     jobDone = Signal(str, bool)  # job kind, cancelled
 
@@ -147,6 +148,27 @@ class _Worker(QObject):
         if force or done >= total or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_progress = now
             self.progress.emit(int(done), int(total), message)
+
+    def _restore(self, restorer: Any, image: np.ndarray, **kw: Any) -> Any:
+        """``restorer.restore``; on out-of-memory retry with tiles half as large (down to 64 px)."""
+        while True:
+            try:
+                return restorer.restore(image, **kw)
+            except RuntimeError as exc:
+                if "out of memory" not in str(exc).lower():
+                    raise
+                h, w = image.shape[:2]
+                current = restorer.auto_tile(h, w) or max(h, w)
+                smaller = max(64, (current // 2) // 8 * 8)
+                if smaller >= current:
+                    raise
+                import torch
+
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                restorer.tile = smaller  # kept for the next images too
+                log.warning("out of memory with %s px tiles; retrying with %d px", current, smaller)
+                self.notice.emit(f"out of memory: retrying {restorer.info.name} with {smaller} px tiles")
 
     def _new_recorder(self) -> Any:
         if self.snn is None or not self.snn.info.spiking:
@@ -261,10 +283,10 @@ class _Worker(QObject):
 
         self._progress(0, total, f"SNN {name}", force=True)
         rec = self._new_recorder()
-        snn_res = self.snn.restore(image, progress=snn_progress, cancel=job.token, recorder=rec, energy=True)
+        snn_res = self._restore(self.snn, image, progress=snn_progress, cancel=job.token, recorder=rec, energy=True)
         ann_res = None
         if self.ann is not None:
-            ann_res = self.ann.restore(image, progress=ann_progress, cancel=job.token, energy=True)
+            ann_res = self._restore(self.ann, image, progress=ann_progress, cancel=job.token, energy=True)
         outcome = RestoreOutcome(
             source=source,
             image=display,
@@ -313,7 +335,7 @@ class _Worker(QObject):
 
         def restore(image: np.ndarray, **kw: Any) -> Any:
             state["name"] = jobs[state["index"]].input.name
-            result = self.snn.restore(image, progress=tile_progress, **kw)
+            result = self._restore(self.snn, image, progress=tile_progress, **kw)
             now = time.perf_counter()
             if now - last_preview[0] > 0.5:  # a preview now and then, not every file
                 last_preview[0] = now
@@ -432,6 +454,7 @@ class Controller(QObject):
     batchFinished = Signal(object)  # BatchSummary
     modelImported = Signal(object)  # ModelChoice
     videoFinished = Signal(object)  # PipelineSummary
+    notice = Signal(str)  # a message for the status bar (e.g. an out-of-memory retry)
     jobFinished = Signal(str, bool)  # kind, cancelled
 
     _dispatch = Signal(object)
@@ -453,6 +476,7 @@ class Controller(QObject):
         w.imported.connect(self._on_imported)
         w.frameWaiting.connect(self._on_frame_waiting)
         w.videoDone.connect(self.videoFinished)
+        w.notice.connect(self.notice)
         w.progress.connect(self._on_progress)
         w.failed.connect(self._on_failed)
         w.jobDone.connect(self._on_job_done)

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         c.batchFile.connect(self._on_batch_file)
         c.batchFinished.connect(self._on_batch_finished)
         c.videoFinished.connect(self._on_video_finished)
+        c.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         c.modelImported.connect(lambda m: self.statusBar().showMessage(f"imported {m.name} → {m.path}", 8000))
         self.file_list.fileSelected.connect(self._on_file_selected)
         self.picker.selectionChanged.connect(self._on_picker)

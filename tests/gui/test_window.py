@@ -347,3 +347,29 @@ def test_batch_of_a_sample_folder_skips_paired_ground_truths(make_window, qtbot,
     assert blocker.args[0].done == 2
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scene_rain.png", "street_rain.png"]
     assert window.batch.table.item(0, 3).text() == "scene_rain.png"  # shown relative to the output folder
+
+
+def test_out_of_memory_retries_with_smaller_tiles(make_window, qtbot):
+    window = make_window()
+    window.open_samples()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
+    snn = window.controller._worker.snn
+    real = snn.restore
+    calls = []
+
+    def flaky(image, **kw):  # the first call fails like a CUDA allocation would
+        calls.append(snn.tile)
+        if len(calls) == 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(image, **kw)
+
+    snn.restore = flaky
+    notices = []
+    window.controller.notice.connect(notices.append)
+    image = np.full((160, 192, 3), 120, np.uint8)
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT) as blocker:
+        window.controller.restore(image=image)
+    assert blocker.args[0].snn.shape == image.shape
+    assert calls[0] is None and calls[1] == 96  # half of the untiled side (192)
+    assert notices and "96 px tiles" in notices[0]
+    assert snn.tile == 96  # kept for the next images
