@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
 
         h = mb.addMenu("&Help")
         self._action(h, "&About SpikeView", self.show_about, ["F1"])
+        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, ["Ctrl+/"])
         self._action(h, "Open &log folder", self.open_log_folder)
 
     def _connect(self) -> None:
@@ -421,6 +422,23 @@ class MainWindow(QMainWindow):
 
         dialog = AboutDialog(self)
         dialog.open()
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action that has a shortcut, in menu order."""
+        rows = []
+        for action in self.actions():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            if keys:
+                rows.append((action.text().replace("&", "").rstrip("…"), keys))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td>{name}&nbsp;&nbsp;</td><td><b>{keys}</b></td></tr>"
+                       for name, keys in self.shortcut_table())
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>",
+                          QMessageBox.StandardButton.Close, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def open_log_folder(self) -> None:
         from spikeview.paths import user_log_dir

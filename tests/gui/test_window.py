@@ -276,6 +276,9 @@ def test_drop_folder_and_keyboard_shortcuts(make_window, qtbot, image_folder):
         qtbot.keyClick(window, Qt.Key.Key_F5)
     shortcuts = {a.objectName(): [k.toString() for k in a.shortcuts()] for a in window.actions()}
     assert shortcuts["run"] == ["F5", "Ctrl+R"] and shortcuts["cancel"] == ["Esc"]
+    table = dict(window.shortcut_table())
+    assert table["Open image(s)"] == "Ctrl+O" and table["Open folder"] == "Ctrl+Shift+O"
+    assert table["Fit to window"] == "Ctrl+0" and table["Split slider"] == "Ctrl+2"
 
 
 def test_video_streams_frames_and_writes_output(make_window, qtbot, tmp_path, write_test_video):
