@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint bench clean-venv
+.PHONY: run demo test lint bench package clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/spikeview bench --configs official,small --size 256x256
+
+# one-folder PyInstaller bundle in dist/ + smoke test of the frozen app (packaging/README.md);
+# before models/ is published: make package PACKAGE_ARGS=--placeholder-models
+package: $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[package]"
+	$(BIN)/python packaging/build.py $(PACKAGE_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
