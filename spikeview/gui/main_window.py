@@ -37,6 +37,9 @@ from spikeview.media.images import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
+NO_MODEL_PANE_TEXT = "No shipped model found.\nImport a checkpoint:\nFile > Import checkpoint…"
+
+
 class MainWindow(QMainWindow):
     """``MainWindow(settings)``; ``open_paths`` opens files/folders; ``run`` restores the current image."""
 
@@ -456,7 +459,7 @@ class MainWindow(QMainWindow):
         self._catalog_seen = True
         if not models:
             self.statusBar().showMessage(NO_MODEL_TEXT)
-            self.panes.panes[2].show(None, NO_MODEL_TEXT.replace(" — ", "\n"))
+            self.panes.panes[2].show(None, NO_MODEL_PANE_TEXT)
             return
         if first or self._loaded is None:
             self._request_load()
@@ -494,7 +497,8 @@ class MainWindow(QMainWindow):
         from spikeview.media.images import read_image
 
         try:
-            self.panes.set_input(to_display(read_image(path)), name=path.name)
+            waiting = "model loading…" if self.picker.model_combo.count() else NO_MODEL_PANE_TEXT
+            self.panes.set_input(to_display(read_image(path)), name=path.name, outputs_placeholder=waiting)
         except SpikeViewError as exc:
             self._error("open", str(exc))
 

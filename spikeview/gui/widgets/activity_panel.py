@@ -134,6 +134,13 @@ class ActivityPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REPAINT_HZ))
         self.timer.timeout.connect(self.repaint_latest)
+        # sensible empty axes until the first snapshot arrives
+        self.raster_plot.setXRange(0.5, 4.5, padding=0)
+        self.raster_plot.setYRange(-0.5, 63.5, padding=0)
+        self.hist_plot.setXRange(-1.0, 1.0, padding=0)
+        self.hist_plot.setYRange(0, 1, padding=0)
+        self.rate_plot.setXRange(0.4, 1.6, padding=0)
+        self.rate_plot.setYRange(0, 1, padding=0)
         self.apply_theme(DARK)
 
     # -- wiring ------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class EnergyPanel(QWidget):
                           brushes=[pg.mkBrush(self._colors.snn), pg.mkBrush(self._colors.ann)], pen=None)
         if max(heights) > 0:
             self.plot.setYRange(0, max(heights) * 1.18, padding=0)
+        else:
+            self.plot.setYRange(0, 1e-6, padding=0)
         # values in the axis labels: pyqtgraph TextItems over the bars kept repainting the plot
         names = ("SNN", "ANN twin")
         ticks = [(i, f"{name}: {fmt_uj(r.energy_uj)}" if r is not None else name)

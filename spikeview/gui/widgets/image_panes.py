@@ -219,13 +219,14 @@ class ComparePanes(QWidget):
         if changed:
             self.modeChanged.emit(mode)
 
-    def set_input(self, image: np.ndarray, target: np.ndarray | None = None, name: str = "") -> None:
+    def set_input(self, image: np.ndarray, target: np.ndarray | None = None, name: str = "",
+                  outputs_placeholder: str = "restoring…") -> None:
         """A new input: show it, clear the outputs (they belong to the previous input)."""
         self._input, self._target, self._outcome = image, target, None
         new_shape = image.shape
         paired = "  · ground truth paired" if target is not None else ""
         self._info.setText(f"{name}  {image.shape[1]}×{image.shape[0]}{paired}")
-        self._refresh(outputs_placeholder="restoring…")
+        self._refresh(outputs_placeholder=outputs_placeholder)
         if new_shape != self._shape:
             self._shape = new_shape
             self._divider_to_fraction()
