@@ -40,6 +40,18 @@ def synthetic_rainy(height: int = 192, width: int = 256, seed: int = 0) -> np.nd
     return img.clip(0, 255).astype(np.uint8)
 
 
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process started (Linux /proc), else None."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+        return time.time() - (boot + start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return None
+
+
 def _wait(app: QApplication, done: Callable[[], bool], timeout_s: float, what: str, errors: list[str]) -> None:
     deadline = time.perf_counter() + timeout_s
     while not done():
@@ -66,6 +78,8 @@ def run_self_test(app: QApplication, window, out_json: Path, t0: float, failures
         window.show()
         app.processEvents()
         report["startup_to_window_s"] = round(time.perf_counter() - t0, 3)
+        since_start = seconds_since_process_start()
+        report["process_start_to_window_s"] = round(since_start, 3) if since_start is not None else None
 
         t_load = time.perf_counter()
         def no_models() -> bool:
