@@ -27,9 +27,14 @@ def fmt_ops(n: float) -> str:
 
 
 def fmt_uj(uj: float) -> str:
+    """Energy in µJ (the unit of the reports), with mJ alongside when large."""
     if uj >= 1000:
-        return f"{uj / 1000:.2f} mJ"
-    return f"{uj:.2f} µJ" if uj >= 0.01 else f"{uj * 1000:.2f} nJ"
+        return f"{uj:,.0f} µJ ({uj / 1000:.2f} mJ)".replace(",", " ")
+    return f"{uj:.2f} µJ" if uj >= 0.01 else f"{uj:.2e} µJ"
+
+
+def _short_uj(uj: float) -> str:
+    return f"{uj:,.0f} µJ".replace(",", " ") if uj >= 100 else f"{uj:.3g} µJ"
 
 
 class EnergyPanel(QWidget):
@@ -134,7 +139,7 @@ class EnergyPanel(QWidget):
             self.plot.setYRange(0, 1e-6, padding=0)
         # values in the axis labels: pyqtgraph TextItems over the bars kept repainting the plot
         names = ("SNN", "ANN twin")
-        ticks = [(i, f"{name}: {fmt_uj(r.energy_uj)}" if r is not None else name)
+        ticks = [(i, f"{name}: {_short_uj(r.energy_uj)}" if r is not None else name)
                  for i, (name, r) in enumerate(zip(names, (snn, ann), strict=True))]
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(-0.6, 1.6, padding=0)
