@@ -11,10 +11,12 @@ import pytest
 from spikeview.media.images import read_image, write_image
 
 
-def spikeview(*args, env_models=None, cwd=None):
+def spikeview(*args, env_models=None, cwd=None, env_resources=None):
     env = dict(os.environ)
     if env_models is not None:
         env["SPIKEVIEW_MODELS"] = str(env_models)
+    if env_resources is not None:
+        env["SPIKEVIEW_RESOURCES"] = str(env_resources)
     return subprocess.run(
         [sys.executable, "-m", "spikeview", *map(str, args)],
         capture_output=True,
@@ -89,10 +91,22 @@ def test_bad_input_gives_one_line_error_without_traceback(tiny_models_dir, tmp_p
     assert needle in out.stderr + out.stdout
 
 
+def small_copy(src, dst, count=2, pattern="*.png"):
+    """The first ``count`` files of each sub-folder of ``src`` (keeps tests quick)."""
+    import shutil
+
+    for folder in [src, *[d for d in src.iterdir() if d.is_dir()]]:
+        rel = folder.relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for path in sorted(folder.glob(pattern))[:count]:
+            shutil.copy(path, dst / rel / path.name)
+    return dst
+
+
 def test_eval_json_has_the_documented_shape(tiny_models_dir, tmp_path):
     from spikeview.paths import resource_dir
 
-    heldout = resource_dir() / "heldout" / "light"
+    heldout = small_copy(resource_dir() / "heldout" / "light", tmp_path / "heldout")
     out = spikeview(
         "eval",
         "--input",
@@ -128,9 +142,13 @@ def test_energy_and_info_and_bench(tiny_models_dir):
 
 
 def test_demo_writes_side_by_side_images(tiny_models_dir, tmp_path):
-    out = spikeview("demo", "-o", tmp_path / "demo", env_models=tiny_models_dir)
+    from spikeview.paths import resource_dir
+
+    resources = tmp_path / "resources"
+    small_copy(resource_dir() / "samples", resources / "samples", count=2, pattern="chelsea_*.png")
+    out = spikeview("demo", "-o", tmp_path / "demo", env_models=tiny_models_dir, env_resources=resources)
     assert out.returncode == 0, out.stderr
     images = sorted((tmp_path / "demo").glob("*_compare.png"))
-    assert images and "PSNR input" in out.stdout
+    assert [p.name for p in images] == ["chelsea_rain_compare.png"] and "PSNR input" in out.stdout
     first = read_image(images[0])
     assert first.shape[1] % 3 == 0  # input | ANN | SNN

@@ -29,7 +29,14 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     (run / "log.csv").write_text(
         "step,lr,loss,l1,fft,grad_norm,val_psnr,val_ssim,seconds\n10,0.001,0.1,0.1,0.0,1.0,20.5,0.7,12.5\n"
     )
-    heldout = {"light": resource_dir() / "heldout" / "light"}
+    import shutil
+
+    light = tmp_path / "light"
+    for sub in ("input", "target"):
+        (light / sub).mkdir(parents=True)
+        for name in sorted(p.name for p in (resource_dir() / "heldout" / "light" / sub).glob("*.png"))[:2]:
+            shutil.copy(resource_dir() / "heldout" / "light" / sub / name, light / sub / name)
+    heldout = {"light": light}
     out = tmp_path / "models"
     target = publish(
         PublishSpec(
@@ -47,10 +54,10 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     raw = read_checkpoint(target)
     assert "extra" not in raw  # no optimizer state shipped
     m = raw["metrics"]
-    assert m["light"]["images"] == 6 and m["light"]["psnr"] > 0 and m["energy_uj_per_256"] > 0
+    assert m["light"]["images"] == 2 and m["light"]["psnr"] > 0 and m["energy_uj_per_256"] > 0
     assert 0 < m["mean_firing_rate"] < 1 and m["ms_per_frame"] > 0 and m["speed_size"] == [32, 48]
     card = (out / "tiny_rain.md").read_text()
-    assert "spikeview train x.yaml" in card and "| light | 6 |" in card and "µJ" in card
+    assert "spikeview train x.yaml" in card and "| light | 2 |" in card and "µJ" in card
     manifest = json.loads((out / "MANIFEST.json").read_text())
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
     monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
