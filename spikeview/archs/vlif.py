@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from spikeview.archs.blocks import RESIDUAL_OUT_SCALE, V_THRESHOLD, NeuronFactory, conv1x1, conv3x3
 from spikeview.snn import LIF, MultiDimensionalAttention, TDBatchNorm2d, repeat_over_time
 from spikeview.snn.attention import _SharedMLPAttention
-from spikeview.snn.layers import fold_time, unfold_time, upsample_bilinear_x2
+from spikeview.snn.layers import unfold_time, upsample_bilinear_x2
 from spikeview.snn.multispike import MultiSpike, RelaxedMultiSpike
 
 # VLIF's pixel-unshuffle factor: r² = 4 sub-pixel positions per time step.
@@ -59,6 +59,18 @@ def time_to_patches(s_seq: torch.Tensor, steps: int, r: int = PATCH) -> torch.Te
     return s.reshape(steps, batch, channels * r * r, height, width)
 
 
+def time_to_patches_folded(s_seq: torch.Tensor, steps: int, r: int = PATCH) -> torch.Tensor:
+    """:func:`time_to_patches` with T folded into the batch, ``[T·B, C·r², h, w]``, laid out channels-last.
+
+    One copy straight from the neuron's output order; PyTorch's CPU bilinear resize works
+    channels-last internally, so a contiguous input would cost three more copies for the
+    same values.
+    """
+    _, batch, channels, height, width = s_seq.shape
+    s = s_seq.reshape(steps, r * r, batch, channels, height, width).permute(0, 2, 4, 5, 3, 1).contiguous()
+    return s.reshape(steps * batch, height, width, channels * r * r).permute(0, 3, 1, 2)
+
+
 class VisualLIF(nn.Module):
     """Visual LIF (official ``PixelShuffleLIFBlock(C, 2)``): ``[T, B, C, H, W]`` → same shape.
 
@@ -75,8 +87,11 @@ class VisualLIF(nn.Module):
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         steps, _, _, height, width = x_seq.shape
-        s = time_to_patches(self.lif_node(patches_to_time(x_seq, self.r)), steps, self.r)
-        up = F.interpolate(fold_time(s), size=(height, width), mode="bilinear", align_corners=False)
+        s = time_to_patches_folded(self.lif_node(patches_to_time(x_seq, self.r)), steps, self.r)
+        up = F.interpolate(s, size=(height, width), mode="bilinear", align_corners=False)
+        if self.channel_adjust.weight.is_contiguous():
+            # the exact path convolves a contiguous input, as upstream: oneDNN's rounding depends on layout
+            up = up.contiguous()
         return unfold_time(self.channel_adjust(up), steps)
 
 

@@ -104,7 +104,7 @@ def test_ann_twin_has_same_topology_without_time_specific_weights():
 def test_forward_shape_and_global_residual(arch):
     torch.manual_seed(0)
     model = build_arch(arch, **TINY).eval()
-    x = torch.rand(2, 3, 16, 24)
+    x = torch.rand(1, 3, 16, 24)
     with torch.inference_mode():
         y = model(x)
         assert y.shape == x.shape and torch.isfinite(y).all()

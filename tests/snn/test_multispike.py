@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from spikeview.archs.vlif import VisualLIF, patches_to_time, time_to_patches
+from spikeview.archs.vlif import VisualLIF, patches_to_time, time_to_patches, time_to_patches_folded
 from spikeview.snn.multispike import (
     MultiSpike,
     RelaxedMultiSpike,
@@ -115,6 +115,10 @@ def test_time_to_patches_gives_pixel_unshuffle_channel_order():
     expected = torch.stack([F.pixel_unshuffle(x[t], 2) for t in range(2)])
     assert torch.equal(back, expected)
     assert back[1, 0, :, 0, 0].tolist() == [100, 101, 110, 111, 1100, 1101, 1110, 1111]  # c·4 + p
+    seq = patches_to_time(torch.randn(3, 2, 5, 4, 6))
+    folded = time_to_patches_folded(seq, steps=3)  # the channels-last layout VisualLIF resizes
+    assert folded.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(folded, time_to_patches(seq, steps=3).flatten(0, 1))
 
 
 def test_visual_lif_walks_sub_pixels_with_one_membrane():
