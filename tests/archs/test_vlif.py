@@ -76,6 +76,8 @@ def test_build_arch_accepts_official_constructor_names():
     assert model.T == 2 and len(model.encoder_level2) == 2 and len(model.decoder_level3) == 3
     assert model.reduce_conv_level1.bias is not None  # ``bias`` reaches only the 1×1 reductions
     assert model.encoder_level1.time_attention.sharedMLP[0].weight.shape == (2, 8, 1, 1, 1)  # 4T pseudo-steps
+    with torch.inference_mode():
+        assert model.eval()(torch.rand(1, 3, 8, 8)).shape == (1, 3, 8, 8)  # T ≠ 4 runs too
     with pytest.raises(Exception, match="bad arguments"):
         build_arch("vlif", width=3)
 
