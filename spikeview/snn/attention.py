@@ -43,7 +43,8 @@ class _SpatialAttention(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         # y: [B, T, C, H, W] → pool over the joint (T·C) axis
         flat = y.flatten(1, 2)
-        pooled = torch.cat([flat.mean(dim=1, keepdim=True), flat.amax(dim=1, keepdim=True)], dim=1)
+        # max(...).values (not amax): on ties it sends the gradient to one element, as MA-SNN does
+        pooled = torch.cat([flat.mean(dim=1, keepdim=True), flat.max(dim=1, keepdim=True).values], dim=1)
         return torch.sigmoid(self.conv(pooled)).unsqueeze(1)
 
 

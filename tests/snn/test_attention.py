@@ -44,3 +44,13 @@ def test_mda_matches_formula_and_official_names():
     assert out.shape == x.shape
     assert torch.allclose(out.double(), reference_mda(x, mod), atol=1e-5)
     assert (out >= 0).all()  # the final ReLU is part of the module
+
+
+def test_spatial_max_sends_the_gradient_of_a_tie_to_one_element():
+    torch.manual_seed(0)
+    mod = MultiDimensionalAttention(T=4, C=16)
+    y = torch.ones(1, 4, 16, 3, 3, requires_grad=True)  # [B, T, C, H, W]: all (t, c) tie everywhere
+    mod.sa(y).sum().backward()
+    grads = y.grad[0, :, :, 1, 1].flatten()  # the 64 tied elements of the centre pixel
+    # the mean branch gives all of them the same share; the max branch adds to exactly one
+    assert (grads > grads.min() + 1e-9).sum() == 1
