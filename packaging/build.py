@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"self-test            {report['self_test_wall_s']:.1f} s wall cold, "
               f"{report['warm_self_test_wall_s']:.1f} s warm (model load {st.get('model_load_s')} s, "
               f"restore {st.get('restore_wall_s')} s, {st.get('image_size')})")
+    if "derain_s" in report:
         print(f"spikeview info       {report['info_s']:.1f} s;  spikeview derain 1 sample {report['derain_s']:.1f} s")
     print(f"report               {REPORT}")
     if not ok:

@@ -19,8 +19,12 @@ PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "spikeview.spec"
 
 # what the frozen app must be able to import (the GUI, the CLI and their run-time deps)
+# (pyqtgraph 0.14 imports QtOpenGL/QtOpenGLWidgets through importlib, which tests cannot see; torch
+# imports unittest, torch.distributed and torch.testing at `import torch`)
 NEEDED = ["spikeview", "torch", "numpy", "cv2", "PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets",
-          "pyqtgraph", "platformdirs", "yaml", "unittest", "tqdm", "spikeview.training", "spikeview.gui.selftest"]
+          "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSvg", "pyqtgraph", "platformdirs", "yaml",
+          "unittest", "tqdm", "torch.distributed", "torch.testing", "torch.export", "spikeview.training",
+          "spikeview.gui.selftest"]
 
 
 def _spec_tree() -> ast.Module:
@@ -104,9 +108,22 @@ def test_pruning_never_drops_the_data_folders_or_needed_modules():
         assert not any(fnmatch.fnmatch(dest, p) for p in patterns), dest
     for module in NEEDED:
         assert not any(fnmatch.fnmatch(module, p) for p in decl["PRUNE_MODULES"]), module
-    # torch's shared libraries themselves stay
-    for lib in ("torch/lib/libtorch_cpu.so", "torch/lib/torch_cpu.dll", "torch/lib/libc10.dylib"):
+    # torch's config modules read their own source at import: pruned .py files must spare them
+    for source in ("torch/distributed/config.py", "torch/_functorch/config.py", "torch/utils/_config_module.py"):
+        assert any(fnmatch.fnmatch(source, p) for p in decl["PRUNE_KEEP"]), source
+    # torch's shared libraries stay, and the helper `import torch` looks for
+    for lib in ("torch/lib/libtorch_cpu.so", "torch/lib/torch_cpu.dll", "torch/lib/libc10.dylib",
+                "torch/bin/torch_shm_manager"):
         assert not any(fnmatch.fnmatch(lib, p) for p in patterns), lib
+
+
+def test_cli_subcommands_are_hidden_imports():
+    # spikeview.cli imports its subcommands with importlib from a list of names
+    import spikeview.cli
+
+    source = SPEC.read_text(encoding="utf-8")
+    assert 'collect_submodules("spikeview")' in source
+    assert all(name.startswith("spikeview.") for name in spikeview.cli.COMMAND_MODULES)
 
 
 def _load_entry(name: str):
