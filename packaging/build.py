@@ -173,6 +173,9 @@ def run_frozen(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> tup
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise SmokeFailure(f"{what}: exit code {proc.returncode}\n{tail}")
+    noise = [line for line in proc.stderr.splitlines() if "Warning:" in line or "Traceback" in line]
+    if noise:  # e.g. torch sources pruned that torch reads at import
+        raise SmokeFailure(f"{what}: warnings on stderr\n" + "\n".join(noise[:10]))
     return proc, wall
 
 

@@ -108,8 +108,9 @@ def test_pruning_never_drops_the_data_folders_or_needed_modules():
         assert not any(fnmatch.fnmatch(dest, p) for p in patterns), dest
     for module in NEEDED:
         assert not any(fnmatch.fnmatch(module, p) for p in decl["PRUNE_MODULES"]), module
-    # torch's config modules read their own source at import: pruned .py files must spare them
-    for source in ("torch/distributed/config.py", "torch/_functorch/config.py", "torch/utils/_config_module.py"):
+    # torch reads some of its sources at import: pruned .py files must spare them
+    for source in ("torch/distributed/config.py", "torch/_functorch/config.py", "torch/utils/_config_module.py",
+                   "torch/nn/functional.py", "torch/functional.py"):
         assert any(fnmatch.fnmatch(source, p) for p in decl["PRUNE_KEEP"]), source
     # torch's shared libraries stay, and the helper `import torch` looks for
     for lib in ("torch/lib/libtorch_cpu.so", "torch/lib/torch_cpu.dll", "torch/lib/libc10.dylib",
