@@ -87,6 +87,8 @@ def test_activity_and_energy_docks_receive_data(make_window, qtbot):
     assert act.raster_image.image.shape[1] == 4  # T = 4 time steps
     assert len(act._rates_shown) == len(outcome.firing_rates) > 0
     assert act.threshold_line.value() > 0
+    counts = window.controller.latest_activity().membrane_hist[0]
+    assert act.hist_plot.viewRange()[1][1] >= counts.max()  # the whole histogram is in view
 
     # another channel is captured on the next run
     with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):

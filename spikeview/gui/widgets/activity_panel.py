@@ -229,6 +229,8 @@ class ActivityPanel(QWidget):
         self.colorbar.setLevels((lo, hi))
         self.heat_plot.setTitle(f"Membrane H[t] · ch {snap.channel} · t={t + 1}/{steps}")
         self.hist_curve.setData(edges.astype(np.float32), counts.astype(np.float32))
+        self.hist_plot.setXRange(lo, hi, padding=0.02)
+        self.hist_plot.setYRange(0, max(1.0, float(counts.max()) * 1.05), padding=0)
         self.threshold_line.setValue(snap.threshold)
         shape = "×".join(str(d) for d in snap.layer_shape) if snap.layer_shape else "?"
         self.status.setText(
