@@ -25,7 +25,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _no_display() -> bool:
+    """Linux/BSD without X11 or Wayland and no explicit Qt platform: a window cannot open."""
+    import os
+    import sys
+
+    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(args: argparse.Namespace) -> int:
+    if not args.self_test and _no_display():
+        import sys
+
+        from spikeview.cli import demo
+
+        print(
+            "spikeview gui: no display (DISPLAY / WAYLAND_DISPLAY unset); running the headless demo instead",
+            file=sys.stderr,
+        )
+        return demo.run(argparse.Namespace(output="spikeview-demo", model=None, device="auto"))
     try:
         from spikeview.gui.app import run_app
     except ImportError as exc:  # the GUI extra is not installed

@@ -152,3 +152,18 @@ def test_demo_writes_side_by_side_images(tiny_models_dir, tmp_path):
     assert [p.name for p in images] == ["chelsea_rain_compare.png"] and "PSNR input" in out.stdout
     first = read_image(images[0])
     assert first.shape[1] % 3 == 0  # input | ANN | SNN
+
+
+def test_gui_without_a_display_runs_the_headless_demo(tiny_models_dir, tmp_path):
+    from spikeview.paths import resource_dir
+
+    resources = tmp_path / "resources"
+    small_copy(resource_dir() / "samples", resources / "samples", count=2, pattern="chelsea_*.png")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(SPIKEVIEW_MODELS=str(tiny_models_dir), SPIKEVIEW_RESOURCES=str(resources))
+    out = subprocess.run(
+        [sys.executable, "-m", "spikeview", "gui"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert "headless demo" in out.stderr
+    assert (tmp_path / "spikeview-demo" / "chelsea_rain_compare.png").is_file()
