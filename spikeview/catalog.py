@@ -48,10 +48,16 @@ def _read_manifest(folder: Path) -> dict:
 
 
 def list_models(include_user: bool = True) -> list[CatalogEntry]:
-    """Shipped models (manifest order) then user-imported ones."""
+    """The default model first, the other shipped models in manifest order, then imported ones
+    (pickers that start on their first entry thus start on the default)."""
     folder = models_dir()
+    manifest = _read_manifest(folder)
+    shipped = manifest.get("models", {})
+    default = manifest.get("default")
+    order = ([default] if default in shipped else []) + [n for n in shipped if n != default]
     entries = []
-    for name, meta in _read_manifest(folder).get("models", {}).items():
+    for name in order:
+        meta = shipped[name]
         card = meta.get("card")
         entries.append(
             CatalogEntry(

@@ -89,8 +89,14 @@ def _variants(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     import torch
 
+    if args.compile and getattr(sys, "frozen", False):
+        from spikeview.errors import SpikeViewError
+
+        raise SpikeViewError("--compile needs a C++ compiler and torch's headers: use the source install")
     if args.threads:
         torch.set_num_threads(args.threads)
     h, w = parse_size(args.size)

@@ -125,3 +125,14 @@ def test_evaluate_scores_bundled_heldout_pairs(restorer):
     mean = report.mean
     assert set(mean) >= {"psnr", "ssim", "psnr_y", "ssim_y", "input_psnr", "energy_uj"}
     assert 0 < mean["ssim"] <= 1 and len(report.images) == 2
+
+
+def test_catalog_lists_the_default_model_first(tiny_models_dir):
+    import json
+
+    from spikeview.catalog import list_models
+
+    manifest = json.loads((tiny_models_dir / "MANIFEST.json").read_text())
+    manifest["default"] = "tiny-ann"
+    (tiny_models_dir / "MANIFEST.json").write_text(json.dumps(manifest))
+    assert [e.name for e in list_models(include_user=False)] == ["tiny-ann", "tiny-snn"]
