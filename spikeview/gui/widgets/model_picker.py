@@ -25,6 +25,25 @@ def _fmt_params(n: int) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
 
 
+def _metric_text(value: object) -> str | None:
+    """One readable line per metric; per-set results (dicts with a PSNR) become
+    "PSNR (gain) / SSIM"; other nested data is left to the card text below."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (int, str)):
+        return str(value)
+    if isinstance(value, dict) and "psnr" in value:
+        text = f"{value['psnr']:.2f} dB"
+        if "gain_db" in value:
+            text += f" ({value['gain_db']:+.2f} dB over the input)"
+        if "ssim" in value:
+            text += f", SSIM {value['ssim']:.4f}"
+        return text
+    return None
+
+
 def card_markdown(card: ModelCard, twin: ModelCard | None) -> str:
     """The card as markdown: facts, measured metrics, then the model's own card text."""
     rows = [
@@ -36,8 +55,9 @@ def card_markdown(card: ModelCard, twin: ModelCard | None) -> str:
     if twin is not None:
         rows.append(("ANN twin", f"{twin.name} — {twin.arch}, {_fmt_params(twin.parameters)}"))
     for key, value in card.metrics.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        rows.append((f"Measured {key}", shown))
+        shown = _metric_text(value)
+        if shown is not None:
+            rows.append((f"Measured {key}", shown))
     if card.path is not None:
         rows.append(("File", f"`{card.path}`"))
     facts = "\n".join(f"- **{k}:** {v}" for k, v in rows)
