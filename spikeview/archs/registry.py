@@ -50,17 +50,9 @@ def _vlif(**kwargs: Any) -> nn.Module:
     return VLIFNet(**kwargs)
 
 
-# the Rain200H / Rain1200 models; the Rain200L model needs use_refinement=True
-_VLIF_OFFICIAL = {
-    "inp_channels": 3,
-    "out_channels": 3,
-    "dim": 48,
-    "en_num_blocks": [4, 4, 8, 8],
-    "de_num_blocks": [2, 2, 2, 2],
-    "bias": False,
-    "T": 4,
-    "use_refinement": False,
-}
+# the Rain200H / Rain1200 models (ESDNet's signature plus use_refinement); the Rain200L model
+# needs use_refinement=True
+_VLIF_OFFICIAL = {**_ESDNET_OFFICIAL, "use_refinement": False}
 
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     if not rainy:
         raise ImageReadError(f"no bundled samples (*_rain.png) in {samples_dir()}")
     snn = Restorer.from_name_or_path(args.model, device=args.device)
-    ann, trained = twin_restorer(snn, untrained_ok=False)
-    print(f"SNN {snn.info.name} ({snn.info.arch}, T={snn.info.timesteps}, {snn.info.parameters:,} parameters) on {snn.device}")
+    ann, _ = twin_restorer(snn, untrained_ok=False)
+    info = snn.info
+    print(f"SNN {info.name} ({info.arch}, T={info.timesteps}, {info.parameters:,} parameters) on {snn.device}")
     if ann is not None:
         print(f"ANN twin {ann.info.name} ({ann.info.parameters:,} parameters)")
     out_dir = Path(args.output)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spikeview.errors import ImageReadError, ImageWriteError, SpikeViewError
 from spikeview import fileio
+from spikeview.errors import ImageReadError, ImageWriteError, SpikeViewError
 from spikeview.media import images
 from spikeview.media.images import (
     IMAGE_EXTENSIONS,
