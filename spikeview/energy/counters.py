@@ -29,6 +29,7 @@ from torch import nn
 from spikeview.archs.blocks import FeatureRefinementBlock
 from spikeview.energy.costs import DEFAULT_COSTS, EnergyCosts
 from spikeview.energy.report import EnergyReport, LayerEnergy
+from spikeview.hooks import HookSession
 from spikeview.snn.attention import MultiDimensionalAttention
 from spikeview.snn.layers import is_time_constant
 from spikeview.snn.neurons import LIF
@@ -149,7 +150,7 @@ class _Tally:
     time_constant_input: bool = False
 
 
-class EnergyMeter:
+class EnergyMeter(HookSession):
     """Context manager that counts MACs and synaptic operations of every forward call.
 
     Usage::
@@ -168,6 +169,7 @@ class EnergyMeter:
     """
 
     def __init__(self, model: nn.Module, spike_driven: bool | None = None, exact_sops: bool = False) -> None:
+        super().__init__()
         self.model = model
         self.exact_sops = bool(exact_sops)
         if spike_driven is None:
@@ -176,48 +178,26 @@ class EnergyMeter:
         self._tallies: dict[tuple[str, str], _Tally] = {}
         self._calls = 0
         self._pixels = 0
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
         # data pointers of neuron outputs of the current model call (to recognise silent spikes)
         self._spike_ptrs: set[int] = set()
         # report() may run on the GUI thread while a worker is still counting
         self._lock = threading.Lock()
-        self._attached = False
 
-    @property
-    def attached(self) -> bool:
-        return self._attached
+    def _attach(self) -> None:
+        self._keep(self.model.register_forward_pre_hook(self._on_model_call))
+        sources = tuple(SPIKE_SOURCES)
+        for name, module in self.model.named_modules():
+            if self.spike_driven and isinstance(module, sources):
+                self._keep(module.register_forward_hook(self._on_spikes))
+            if isinstance(module, WEIGHTED_TYPES):
+                self._keep(module.register_forward_hook(self._weighted_hook(name)))
+            else:
+                rule = _gating_rule(module)
+                if rule is not None:
+                    self._keep(module.register_forward_hook(self._gating_hook(name, rule)))
 
-    def __enter__(self) -> EnergyMeter:
-        if self._attached:
-            raise RuntimeError("this EnergyMeter is already attached")
-        try:
-            self._handles.append(self.model.register_forward_pre_hook(self._on_model_call))
-            sources = tuple(SPIKE_SOURCES)
-            for name, module in self.model.named_modules():
-                if self.spike_driven and isinstance(module, sources):
-                    self._handles.append(module.register_forward_hook(self._on_spikes))
-                if isinstance(module, WEIGHTED_TYPES):
-                    self._handles.append(module.register_forward_hook(self._weighted_hook(name)))
-                else:
-                    rule = _gating_rule(module)
-                    if rule is not None:
-                        self._handles.append(module.register_forward_hook(self._gating_hook(name, rule)))
-        except BaseException:
-            self._detach()
-            raise
-        self._attached = True
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        self._detach()
-        return False
-
-    def _detach(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+    def _on_detach(self) -> None:
         self._spike_ptrs.clear()
-        self._attached = False
 
     def clear(self) -> None:
         """Forget all counts (keeps the hooks if attached)."""

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from spikeview.errors import ConfigError
+from spikeview.hooks import HookSession
 from spikeview.recording.ring_buffer import RingBuffer
 from spikeview.snn.neurons import LIF, lif_multistep
 
@@ -144,7 +145,7 @@ def spiking_layers(model: nn.Module, example_input: torch.Tensor | None = None) 
     return [LayerInfo(name, "LIF", seen_channels.get(name, guessed.get(name)), i) for i, name in enumerate(order)]
 
 
-class ActivityRecorder:
+class ActivityRecorder(HookSession):
     """Context manager that records spiking activity of a model's LIF layers.
 
     Usage::
@@ -181,6 +182,7 @@ class ActivityRecorder:
         seed: int = 0,
         frame_capacity: int = 256,
     ) -> None:
+        super().__init__()
         if max_side < 1:
             raise ValueError(f"max_side must be >= 1, got {max_side}")
         if raster_neurons < 1:
@@ -202,15 +204,9 @@ class ActivityRecorder:
         self._calls: dict[str, int] = {}
         self._v_init: dict[str, torch.Tensor] = {}
         self._raster_index: dict[int, torch.Tensor] = {}
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._layer_names: list[str] = []
-        self._attached = False
 
     # -- attaching ---------------------------------------------------------------------
-
-    @property
-    def attached(self) -> bool:
-        return self._attached
 
     @property
     def capture_layer(self) -> str | None:
@@ -224,36 +220,20 @@ class ActivityRecorder:
         """The model's LIF layers (definition order)."""
         return spiking_layers(self.model)
 
-    def __enter__(self) -> ActivityRecorder:
-        if self._attached:
-            raise RuntimeError("this ActivityRecorder is already attached")
+    def _attach(self) -> None:
         lifs = _lif_modules(self.model)
         self._layer_names = [name for name, _ in lifs]
         capture = self._resolve_layer(self._requested_layer)
         with self._lock:
             self._capture_layer = capture
-        try:
-            for name, module in lifs:
-                self._handles.append(module.register_forward_pre_hook(self._make_pre_hook(name)))
-                self._handles.append(module.register_forward_hook(self._make_hook(name)))
-        except BaseException:
-            self._detach()
-            raise
-        self._attached = True
+        for name, module in lifs:
+            self._keep(module.register_forward_pre_hook(self._make_pre_hook(name)))
+            self._keep(module.register_forward_hook(self._make_hook(name)))
         if not lifs:
             log.debug("ActivityRecorder: %s has no LIF layers", type(self.model).__name__)
-        return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        self._detach()
-        return False
-
-    def _detach(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+    def _on_detach(self) -> None:
         self._v_init.clear()
-        self._attached = False
 
     def _resolve_layer(self, layer: str | None) -> str | None:
         if layer is None:

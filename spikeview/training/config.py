@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spikeview.errors import ConfigError
+from spikeview.fileio import write_text_atomic
 
 
 def _default_arch_kwargs() -> dict[str, Any]:
@@ -220,14 +220,4 @@ def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
     """Write the resolved config as YAML, atomically."""
     import yaml
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -23,7 +23,6 @@ import math
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from torch import nn
 
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
 from spikeview.errors import ConfigError
+from spikeview.fileio import atomic_path
 from spikeview.progress import Cancelled, CancelToken, ProgressCallback, check_cancel, report
 from spikeview.training.config import TrainConfig, save_config
 from spikeview.training.losses import CombinedLoss, ssim
@@ -331,12 +331,10 @@ class Trainer:
             return
         with path.open(newline="", encoding="utf-8") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-        fd, tmp = tempfile.mkstemp(prefix=".log.", suffix=".tmp", dir=self.run_dir)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=self._columns(), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, path)
 
     # ---- main loop
     def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
