@@ -25,6 +25,9 @@ class ArchSpec:
     twin: str | None
     description: str
     official_kwargs: dict[str, Any] = field(default_factory=dict)
+    # modules whose outputs are the decoder features, coarse to fine (hints for H-KD distillation);
+    # SNN outputs are [T, N, C, H, W], ANN outputs [N, C, H, W]
+    decoder_features: tuple[str, ...] = ()
 
 
 def _esdnet(**kwargs: Any) -> nn.Module:
@@ -54,6 +57,8 @@ def _vlif(**kwargs: Any) -> nn.Module:
 # needs use_refinement=True
 _VLIF_OFFICIAL = {**_ESDNET_OFFICIAL, "use_refinement": False}
 
+_UNET_DECODER = ("decoder_level3", "decoder_level2", "decoder_level1")
+
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
@@ -64,6 +69,7 @@ ARCHS: dict[str, ArchSpec] = {
             twin="esdnet_ann",
             description="ESDNet (Song et al., IJCAI 2024): spiking residual U-Net, LIF τ=2, V_th=0.15",
             official_kwargs=_ESDNET_OFFICIAL,
+            decoder_features=_UNET_DECODER,
         ),
         ArchSpec(
             "esdnet_ann",
@@ -72,6 +78,7 @@ ARCHS: dict[str, ArchSpec] = {
             twin="esdnet",
             description="ANN twin of ESDNet: same topology, ReLU instead of LIF, no time axis",
             official_kwargs=_ESDNET_OFFICIAL,
+            decoder_features=_UNET_DECODER,
         ),
         ArchSpec(
             "vlif",
@@ -81,6 +88,7 @@ ARCHS: dict[str, ArchSpec] = {
             description="VLIF-Net (Chen et al., AAAI 2026): Visual LIF (multi-spike neuron over sub-pixel "
             "positions), decomposition blocks and multi-scale units on ESDNet's U-Net",
             official_kwargs=_VLIF_OFFICIAL,
+            decoder_features=_UNET_DECODER,
         ),
         ArchSpec(
             "vlif_ann",
@@ -90,6 +98,7 @@ ARCHS: dict[str, ArchSpec] = {
             description="ANN twin of VLIF-Net: same topology, ReLU instead of LIF, clamp(x, 0, 4)/4 instead of "
             "the multi-spike neuron, no time axis",
             official_kwargs=_VLIF_OFFICIAL,
+            decoder_features=_UNET_DECODER,
         ),
     )
 }
