@@ -28,6 +28,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a recipe value (YAML syntax; dotted keys reach into mappings, "
         "e.g. arch_kwargs.dim=32); repeatable",
     )
+    p.add_argument("--teacher", metavar="CHECKPOINT",
+                   help="H-KD: an ANN checkpoint whose decoder features guide the student's "
+                   "(weight: --set distill_weight=0.12)")
+    p.add_argument("--init-from", metavar="CHECKPOINT",
+                   help="start from these weights (same parameter names and shapes, e.g. the ANN twin's)")
     p.add_argument("--resume", action="store_true", help="continue the run in output_dir from its last.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
@@ -39,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from spikeview.training.config import load_config
     from spikeview.training.trainer import Trainer
 
-    cfg = load_config(args.config, args.overrides)
+    overrides = list(args.overrides)
+    if args.teacher:
+        overrides.append(f"teacher={args.teacher}")
+    if args.init_from:
+        overrides.append(f"init_from={args.init_from}")
+    cfg = load_config(args.config, overrides)
     token = CancelToken()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -49,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         token.cancel()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    resume_cmd = f"spikeview train {args.config} " + "".join(f"--set {o} " for o in args.overrides) + "--resume"
+    resume_cmd = f"spikeview train {args.config} " + "".join(f"--set {o} " for o in overrides) + "--resume"
     try:
         result = Trainer(cfg).run(resume=args.resume, cancel=token, show_bar=not args.no_progress)
     except Cancelled:

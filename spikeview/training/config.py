@@ -64,7 +64,12 @@ class TrainConfig:
     seed: int = 1234
     num_threads: int = 1
     output_dir: str = "runs/train"
-    teacher: str | None = None  # reserved for distillation (not implemented yet)
+    # start from these weights (a SpikeView checkpoint whose state_dict fits this arch exactly,
+    # e.g. a shorter run of the same model, or the ANN twin's weights for the SNN)
+    init_from: str | None = None
+    # H-KD distillation: an ANN teacher checkpoint whose decoder features guide ours (distill.py)
+    teacher: str | None = None
+    distill_weight: float = 0.12
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on inconsistent values."""
@@ -87,8 +92,12 @@ class TrainConfig:
             raise ConfigError(f"warmup_steps must be in [0, steps), got {self.warmup_steps}")
         if self.grad_clip < 0:
             raise ConfigError("grad_clip must be >= 0 (0 disables clipping)")
-        if self.teacher:
-            raise ConfigError("teacher (distillation) is not implemented yet; leave it empty")
+        for name in ("init_from", "teacher"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{name}: checkpoint not found: {path}")
+        if self.distill_weight < 0:
+            raise ConfigError("distill_weight must be >= 0")
         if len(self.betas) != 2:
             raise ConfigError("betas must be two numbers")
         from spikeview.archs import arch_spec

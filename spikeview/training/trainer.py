@@ -245,7 +245,8 @@ class Trainer:
         self._train_set = train_set
         self._val_set = val_set
         self.loss_fn = CombinedLoss(cfg.loss_weights)
-        self.term_names = list(self.loss_fn.weights)
+        self.term_names = list(self.loss_fn.weights) + (["distill"] if cfg.teacher else [])
+        self.distiller: Any = None
 
     # ---- setup
     def _build(self) -> None:
@@ -266,9 +267,20 @@ class Trainer:
             self.model = build_arch(cfg.arch, **cfg.arch_kwargs)
         except ValueError as exc:  # e.g. a width too small for the attention's reduction
             raise ConfigError(f"bad arch_kwargs for {cfg.arch}: {exc}") from None
+        if cfg.init_from:
+            self._init_weights(cfg.init_from)
         self.model.train()
+        params = list(self.model.parameters())
+        if cfg.teacher:
+            from spikeview.training.distill import FeatureDistiller
+
+            self.distiller = FeatureDistiller.from_checkpoint(cfg.teacher, cfg.arch, cfg.distill_weight)
+            probe = torch.zeros(1, 3, cfg.patch_size, cfg.patch_size)
+            self.distiller.prepare(self.model, probe)
+            params += list(self.distiller.adapters.parameters())
+        self.params = params
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=lr_at(0, cfg), betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
+            params, lr=lr_at(0, cfg), betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
         )
         if self._train_set is None:
             self._train_set = build_train_set(cfg)
@@ -278,8 +290,35 @@ class Trainer:
         self.best_psnr: float | None = None
         self.elapsed = 0.0
 
+    def _init_weights(self, path: str) -> None:
+        """Copy weights from ``path``: every tensor must fit by name and shape.
+
+        From the ANN twin, the SNN's own extra parameters (the temporal attention, which has no
+        time axis to act on in the twin) keep their fresh initialisation; any other missing or
+        surplus tensor is an error.
+        """
+        from spikeview.archs import twin_of
+
+        raw = read_checkpoint(path)
+        source = raw["state_dict"]
+        own = self.model.state_dict()
+        surplus = sorted(set(source) - set(own))
+        misfit = sorted(k for k in set(source) & set(own) if source[k].shape != own[k].shape)
+        missing = sorted(set(own) - set(source))
+        from_twin = raw["arch"] == twin_of(self.cfg.arch)
+        if surplus or misfit or (missing and not from_twin):
+            bad = (surplus or misfit or missing)[:3]
+            kind = "unexpected" if surplus else "mis-shaped" if misfit else "missing"
+            raise ConfigError(
+                f"init_from {path} ({raw['arch']}) does not fit {self.cfg.arch}: {kind} tensor(s) {', '.join(bad)}"
+            )
+        self.model.load_state_dict(source, strict=False)
+        log.info("initialised %s from %s (%s); %d tensor(s) kept fresh: %s", self.cfg.arch, path, raw["arch"],
+                 len(missing), ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else ""))
+
     def _checkpoint_extra(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.distiller is None else {"distill_adapters": self.distiller.adapters.state_dict()}
+        return extra | {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": {"step": self.step, "kind": "warmup_cosine"},
             "step": self.step,
@@ -303,7 +342,7 @@ class Trainer:
         raw = read_checkpoint(self.run_dir / LAST)
         extra = raw.get("extra") or {}
         saved = extra.get("config", {})
-        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size"):
+        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size", "teacher"):
             if key in saved and saved[key] != getattr(self.cfg, key):
                 raise ConfigError(
                     f"cannot resume {self.run_dir}: its {key} was {saved[key]!r}, the config now says "
@@ -312,6 +351,8 @@ class Trainer:
         if raw["arch"] != self.cfg.arch:
             raise ConfigError(f"cannot resume {self.run_dir}: checkpoint is {raw['arch']}, config says {self.cfg.arch}")
         self.model.load_state_dict(raw["state_dict"], strict=True)
+        if self.distiller is not None:
+            self.distiller.adapters.load_state_dict(extra.get("distill_adapters", {}), strict=True)
         self.optimizer.load_state_dict(extra["optimizer"])
         self.step = int(extra["step"])
         self.best_psnr = extra.get("best_psnr")
@@ -443,17 +484,23 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         inp, target = self._batch(self.step)
-        pred = self.model(inp)
-        total, terms = self.loss_fn(pred, target)
+        if self.distiller is None:
+            pred = self.model(inp)
+            total, terms = self.loss_fn(pred, target)
+        else:
+            pred, distill = self.distiller(self.model, inp)
+            total, terms = self.loss_fn(pred, target)
+            total = total + self.distiller.weight * distill
+            terms["distill"] = distill.detach()
         if not torch.isfinite(total):
             raise FloatingPointError(f"loss is {float(total.detach())} at step {self.step}")
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         if cfg.grad_clip > 0:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
         else:
             grad_norm = float(torch.linalg.vector_norm(
-                torch.stack([p.grad.norm() for p in self.model.parameters() if p.grad is not None])))
+                torch.stack([p.grad.norm() for p in self.params if p.grad is not None])))
         self.optimizer.step()
         self.step += 1
         row: dict[str, Any] = {"step": self.step, "lr": repr(lr), "loss": repr(float(total.detach())),
