@@ -59,6 +59,26 @@ _VLIF_OFFICIAL = {**_ESDNET_OFFICIAL, "use_refinement": False}
 
 _UNET_DECODER = ("decoder_level3", "decoder_level2", "decoder_level1")
 
+
+def _spikenir(**kwargs: Any) -> nn.Module:
+    from spikeview.archs.nirnet import SpikeNIRNet
+
+    return SpikeNIRNet(**kwargs)
+
+
+# SpikeView's own NIR-exportable net (no official release): small enough to train on a CPU
+_SPIKENIR_DEFAULT = {
+    "inp_channels": 3,
+    "out_channels": 3,
+    "dim": 16,
+    "dilations": [1, 2, 4],
+    "T": 4,
+    "tau": 2.0,
+    "v_threshold": 0.15,
+    "decay_input": True,
+}
+_SPIKENIR_FEATURES = ("blocks.0", "blocks.1", "blocks.2")
+
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
@@ -99,6 +119,25 @@ ARCHS: dict[str, ArchSpec] = {
             "the multi-spike neuron, no time axis",
             official_kwargs=_VLIF_OFFICIAL,
             decoder_features=_UNET_DECODER,
+        ),
+        ArchSpec(
+            "spikenir",
+            _spikenir,
+            spiking=True,
+            twin="spikenir_ann",
+            description="SpikeNIR (SpikeView): full-resolution dilated-conv SNN with membrane skips and an LI "
+            "readout; exportable to NIR",
+            official_kwargs=_SPIKENIR_DEFAULT,
+            decoder_features=_SPIKENIR_FEATURES,
+        ),
+        ArchSpec(
+            "spikenir_ann",
+            partial(_spikenir, spiking=False),
+            spiking=False,
+            twin="spikenir",
+            description="ANN twin of SpikeNIR: same topology, ReLU instead of LIF, no LI readout, no time axis",
+            official_kwargs=_SPIKENIR_DEFAULT,
+            decoder_features=_SPIKENIR_FEATURES,
         ),
     )
 }
