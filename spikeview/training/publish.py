@@ -196,17 +196,9 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         "",
         "## Training",
         "",
-        f"- Command: `{spec.command}` (recipe in `resources/configs/`)",
-        f"- Data: synthetic rain ({', '.join(cfg.get('train_presets', []))} presets, rendered on the fly) on the "
-        f"clean photos of `{cfg.get('train_clean_dir')}`; how that folder is made: `resources/configs/DATA.md`",
-        f"- Patches {cfg.get('patch_size')}×{cfg.get('patch_size')}, batch {cfg.get('batch_size')}, "
-        f"{metadata.get('run_steps')} steps (checkpoint `{spec.checkpoint}` from step {metadata.get('trained_steps')}, "
-        "best validation PSNR)",
-        f"- Loss weights {cfg.get('loss_weights')}; AdamW lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, "
-        f"{cfg.get('warmup_steps')} warm-up steps then cosine to {cfg.get('min_lr')}; "
-        f"gradient clip {cfg.get('grad_clip')}",
-        f"- Seed {cfg.get('seed')}; {cfg.get('num_threads')} CPU thread(s); wall time "
-        f"{(metadata.get('wall_seconds') or 0) / 60:.0f} min on a shared 2-core CPU",
+        f"- Command: `{spec.command}` (recipes in `resources/configs/`)",
+        f"- Data: {_data_line(cfg)}; how that folder is made: `resources/configs/DATA.md`",
+        *_stage_lines(cfg, metadata, spec.checkpoint),
         f"- Validation (synthetic crops of `{cfg.get('val_clean_dir')}`): "
         + ", ".join(f"{k} {v:.4g}" for k, v in metadata["validation"].items() if isinstance(v, float)),
         "",
@@ -240,6 +232,62 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         "",
     ]
     return "\n".join(lines)
+
+
+def _data_line(cfg: dict[str, Any]) -> str:
+    if cfg.get("train_paired_root"):
+        return f"paired images of `{cfg['train_paired_root']}`"
+    if cfg.get("task") == "denoise":
+        sigmas = "/".join(f"{s:g}" for s in cfg.get("noise_sigmas", []))
+        return f"Gaussian noise σ ∈ {{{sigmas}}} (0–255 scale, drawn per crop) on the clean photos of " \
+               f"`{cfg.get('train_clean_dir')}`"
+    return (f"synthetic rain ({', '.join(cfg.get('train_presets', []))} presets, rendered on the fly) on the "
+            f"clean photos of `{cfg.get('train_clean_dir')}`")
+
+
+def _stage_chain(cfg: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
+    """Configs of the earlier stages this run started from (``init_from``), oldest first."""
+    chain: list[dict[str, Any]] = []
+    source = cfg.get("init_from")
+    while source and len(chain) < limit and Path(source).is_file():
+        meta = read_checkpoint(source).get("metadata", {})
+        earlier = dict(meta.get("config", {}))
+        earlier["_trained_steps"] = meta.get("trained_steps")
+        earlier["_wall_seconds"] = _run_log(Path(source).parent).get("wall_seconds")
+        chain.append(earlier)
+        source = earlier.get("init_from")
+    return chain[::-1]
+
+
+def _optim_line(cfg: dict[str, Any]) -> str:
+    line = (f"patches {cfg.get('patch_size')}×{cfg.get('patch_size')}, batch {cfg.get('batch_size')}; loss weights "
+            f"{cfg.get('loss_weights')}; AdamW lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, "
+            f"{cfg.get('warmup_steps')} warm-up steps then cosine to {cfg.get('min_lr')}; gradient clip "
+            f"{cfg.get('grad_clip')}; seed {cfg.get('seed')}; {cfg.get('num_threads')} CPU thread(s)")
+    if cfg.get("teacher"):
+        line += f"; H-KD from the ANN teacher `{cfg['teacher']}` (γ = {cfg.get('distill_weight')}, decoder features)"
+    return line
+
+
+def _stage_lines(cfg: dict[str, Any], metadata: dict[str, Any], checkpoint: str) -> list[str]:
+    earlier = _stage_chain(cfg)
+    lines = []
+    total_steps, total_seconds = 0, 0.0
+    for i, stage in enumerate(earlier, 1):
+        steps = stage.get("_trained_steps") or 0
+        total_steps += steps
+        total_seconds += stage.get("_wall_seconds") or 0.0
+        lines.append(f"- Stage {i}: {steps} steps (its `best.pt`, `{stage.get('output_dir')}`); {_optim_line(stage)}")
+    steps = metadata.get("trained_steps") or 0
+    total_steps += steps
+    total_seconds += metadata.get("wall_seconds") or 0.0
+    prefix = f"Stage {len(earlier) + 1}" if earlier else "Training"
+    start = f", starting from `{cfg['init_from']}`" if cfg.get("init_from") else ""
+    lines.append(f"- {prefix}: {metadata.get('run_steps')} steps{start} (checkpoint `{checkpoint}` from step "
+                 f"{steps}, best validation PSNR); {_optim_line(cfg)}")
+    lines.append(f"- In all {total_steps} optimizer steps; wall time {total_seconds / 60:.0f} min on a shared "
+                 "2-core CPU")
+    return lines
 
 
 def default_heldout() -> dict[str, Path]:

@@ -16,6 +16,10 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     run = tmp_path / "run"
     torch.manual_seed(0)
     model = build_arch("esdnet", **KW)
+    # a second stage: started from stage 1's weights, distilled from a teacher
+    stage1 = save_checkpoint(tmp_path / "stage1" / "best.pt", model, "esdnet", KW,
+                             metadata={"trained_steps": 7, "config": {"seed": 5, "lr": 0.002,
+                                                                       "output_dir": "runs/s1"}})
     extra = {"optimizer": {"state": {}, "param_groups": []}, "step": 10}
     save_checkpoint(
         run / "best.pt",
@@ -23,7 +27,8 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
         "esdnet",
         KW,
         metrics={"val_psnr": 20.5},
-        metadata={"trained_steps": 10, "config": {"seed": 1}},
+        metadata={"trained_steps": 10, "config": {"seed": 1, "init_from": str(stage1), "teacher": "t.pt",
+                                                  "distill_weight": 0.12}},
         extra=extra,
     )
     (run / "log.csv").write_text(
@@ -58,6 +63,9 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert 0 < m["mean_firing_rate"] < 1 and m["ms_per_frame"] > 0 and m["speed_size"] == [32, 48]
     card = (out / "tiny_rain.md").read_text()
     assert "spikeview train x.yaml" in card and "| light | 2 |" in card and "µJ" in card
+    assert "- Stage 1: 7 steps" in card and "seed 5" in card and "AdamW lr 0.002" in card
+    assert "- Stage 2: 10 steps, starting from" in card and "H-KD from the ANN teacher `t.pt` (γ = 0.12" in card
+    assert "In all 17 optimizer steps" in card
     manifest = json.loads((out / "MANIFEST.json").read_text())
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
     monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
