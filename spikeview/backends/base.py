@@ -80,6 +80,7 @@ class LayerCount:
 
     ``sops``: synaptic operations driven by spikes *into* this layer (spikes × fan-out);
     ``macs``: multiply-accumulates on real-valued input (e.g. the direct-encoded first conv);
+    ``dense_macs``: the layer's MACs as if every input were non-zero (0 for neuron layers);
     ``spikes``/``neurons``: for neuron layers, spikes emitted and neuron count (0 otherwise).
     """
 
@@ -90,6 +91,7 @@ class LayerCount:
     sops: float = 0.0
     macs: int = 0
     timesteps: int = 1
+    dense_macs: int = 0
 
     @property
     def firing_rate(self) -> float | None:
