@@ -14,7 +14,7 @@ but no upsampling, concatenation, max-pool, attention or batch norm. So the netw
 
 Input encoding is direct: the image is repeated over T steps. Layout ``[T, N, C, H, W]``.
 
-Topology (``dilations=(1, 2, 4)``, 8 convs)::
+Topology (``dilations=(1, 2, 4, 8)``, 10 convs, receptive field 65×65)::
 
     u = TDBN(conv(x))                                    # analog stem, computed once
     for d in dilations:   u = u + TDBN(conv_d(LIF(TDBN(conv_d(LIF(u))))))
@@ -68,7 +68,7 @@ class SpikeNIRNet(nn.Module):
         inp_channels: int = 3,
         out_channels: int = 3,
         dim: int = 16,
-        dilations: Sequence[int] = (1, 2, 4),
+        dilations: Sequence[int] = (1, 2, 4, 8),
         T: int = 4,
         tau: float = 2.0,
         v_threshold: float = 0.15,

@@ -71,13 +71,13 @@ _SPIKENIR_DEFAULT = {
     "inp_channels": 3,
     "out_channels": 3,
     "dim": 16,
-    "dilations": [1, 2, 4],
+    "dilations": [1, 2, 4, 8],
     "T": 4,
     "tau": 2.0,
     "v_threshold": 0.15,
     "decay_input": True,
 }
-_SPIKENIR_FEATURES = ("blocks.0", "blocks.1", "blocks.2")
+_SPIKENIR_FEATURES = ("blocks.1", "blocks.2", "blocks.3")
 
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
