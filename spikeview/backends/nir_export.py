@@ -395,3 +395,97 @@ def read_nir(path: str | os.PathLike) -> Any:
         return nir.read(path)
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise BackendError(f"cannot read NIR file {path}: {exc}") from None
+
+
+# -- whole-model convenience (CLI, GUI) -------------------------------------------------------
+
+
+@dataclass
+class ExportSummary:
+    """What :func:`export_model_to_nir` wrote and, if verified, how close the graph is to torch."""
+
+    path: Path
+    arch: str
+    nodes: int
+    edges: int
+    seconds: float
+    bytes: int
+    spike_agreement: float | None = None
+    spikes_compared: int = 0
+    max_output_diff: float | None = None
+
+
+def compare_with_torch(model: nn.Module, graph: Any, tile: np.ndarray) -> tuple[float, int, float]:
+    """Run ``model`` (torch) and ``graph`` (our NIR runner) on ``tile``; return
+    (fraction of equal spikes over all LIF nodes, spikes compared, max |output difference|).
+
+    The torch model keeps its batch norm unfolded, so rare threshold flips from float
+    rounding of the folding are possible; the output is compared after the readout.
+    """
+    from spikeview.backends.nir_runner import NIRGraphRunner
+    from spikeview.snn.neurons import reset_states
+
+    traces: dict[str, torch.Tensor] = {}
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out, n=n: traces.__setitem__(n, out.detach().clone()))
+        for n, m in model.named_modules()
+        if isinstance(m, LIF)
+    ]
+    try:
+        model.eval()
+        reset_states(model)
+        with torch.inference_mode():
+            torch_out = model(torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32)))
+    finally:
+        for h in handles:
+            h.remove()
+    result = NIRGraphRunner(graph).run(tile, record=True)
+    equal = total = 0
+    for name, spikes in traces.items():
+        other = result.extra["traces"].get(name)
+        if other is None or other.shape != spikes.shape:
+            raise BackendError(f"the NIR graph has no neuron node matching '{name}' {tuple(spikes.shape)}")
+        equal += int((other == spikes).sum())
+        total += spikes.numel()
+    diff = float(np.abs(result.output - torch_out.numpy()).max())
+    return (equal / total if total else 1.0), total, diff
+
+
+def export_model_to_nir(
+    name_or_path: str,
+    tile: tuple[int, int],
+    output: str | os.PathLike,
+    *,
+    dt: float = NIR_DT,
+    verify: bool = False,
+    seed: int = 0,
+) -> ExportSummary:
+    """Export a shipped model (catalog name) or one of our checkpoint files to a ``.nir`` file.
+
+    ``verify`` runs the written file with our NIR runner and the torch model on the same
+    random tile and fills in the agreement fields.
+    """
+    import time
+
+    from spikeview.catalog import resolve_model
+    from spikeview.checkpoints import load_checkpoint
+
+    path, _entry = resolve_model(name_or_path)
+    model, info = load_checkpoint(path)
+    output = Path(output)
+    if output.resolve() == Path(path).resolve():
+        raise BackendError(f"refusing to overwrite the input checkpoint {path}")
+    start = time.perf_counter()
+    graph = export_nir(
+        model, tile, dt=dt, metadata={"source_arch": info.arch, "source_checkpoint": Path(path).name}
+    )
+    write_nir(graph, output)
+    seconds = time.perf_counter() - start
+    summary = ExportSummary(output, info.arch, len(graph.nodes), len(graph.edges), seconds, output.stat().st_size)
+    if verify:
+        rng = np.random.default_rng(seed)
+        sample = rng.random((1, graph.nodes["input"].input_type["input"][0], *tile), dtype=np.float32)
+        agreement, compared, diff = compare_with_torch(model, read_nir(output), sample)
+        summary.spike_agreement, summary.spikes_compared, summary.max_output_diff = agreement, compared, diff
+    log.info("exported %s (%s) to %s in %.2f s", name_or_path, info.arch, output, seconds)
+    return summary
