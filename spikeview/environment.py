@@ -19,6 +19,28 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _backends() -> list[dict[str, Any]]:
+    from spikeview.backends import available_backends
+
+    rows = []
+    for b in available_backends():
+        status = b.status()
+        caps = b.capabilities
+        rows.append(
+            {
+                "name": b.name,
+                "kind": b.kind,
+                "available": status.available,
+                "reason": status.reason,
+                "model_format": caps.model_format,
+                "layer_types": list(caps.layer_types),
+                "max_tile": caps.max_tile,
+                "numerics": caps.numerics,
+            }
+        )
+    return rows
+
+
 def environment_dict() -> dict[str, Any]:
     from spikeview.catalog import default_model_name, list_models
     from spikeview.inference.device import available_devices
@@ -31,6 +53,7 @@ def environment_dict() -> dict[str, Any]:
         "frozen": bool(getattr(sys, "frozen", False)),
         "packages": {name: _version(name) for name in _PACKAGES},
         "devices": [{"name": d.name, "available": d.available, "detail": d.detail} for d in available_devices()],
+        "backends": _backends(),
         "models": [
             {
                 "name": e.name,
@@ -65,6 +88,10 @@ def environment_report() -> str:
     lines.append("devices:")
     for d in env["devices"]:
         lines.append(f"  {d['name']:<5} {'yes' if d['available'] else 'no ':<3}  {d['detail']}")
+    lines.append("backends (what runs a model; why not, if unavailable):")
+    for b in env["backends"]:
+        runs = f"runs {b['model_format']}, {b['numerics']}" + (f", tiles <= {b['max_tile']}" if b["max_tile"] else "")
+        lines.append(f"  {b['name']:<5} {'yes' if b['available'] else 'no ':<3}  {b['reason']} [{b['kind']}; {runs}]")
     lines.append(f"models (default: {env['default_model'] or 'none'}):")
     if not env["models"]:
         lines.append("  none found")
