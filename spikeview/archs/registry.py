@@ -79,6 +79,26 @@ _SPIKENIR_DEFAULT = {
 }
 _SPIKENIR_FEATURES = ("blocks.1", "blocks.2", "blocks.3")
 
+
+def _spikerir(**kwargs: Any) -> nn.Module:
+    from spikeview.archs.spikerir import SpikerIR
+
+    return SpikerIR(**kwargs)
+
+
+# the paper's configuration (no official code: names and unstated choices are ours, see spikerir.py)
+_SPIKERIR_DEFAULT = {
+    "inp_channels": 3,
+    "out_channels": 3,
+    "dim": 48,
+    "num_blocks": [2, 2, 2, 2],
+    "T": 4,
+    "shortcut": "conv",
+    "refinement": True,
+}
+# latent (level 4) then decoder levels 3, 2, 1: the paper's H-KD "decoder" stages 4 -> 7
+_SPIKERIR_FEATURES = ("latent", "decoder_level3", "decoder_level2", "decoder_level1")
+
 ARCHS: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
@@ -138,6 +158,25 @@ ARCHS: dict[str, ArchSpec] = {
             description="ANN twin of SpikeNIR: same topology, ReLU instead of LIF, no LI readout, no time axis",
             official_kwargs=_SPIKENIR_DEFAULT,
             decoder_features=_SPIKENIR_FEATURES,
+        ),
+        ArchSpec(
+            "spikerir",
+            _spikerir,
+            spiking=True,
+            twin="spikerir_ann",
+            description="SpikerIR (Su et al., arXiv 2504.01755): 4-level spiking U-Net of SCU + multi-dimensional "
+            "attention blocks, LIF τ=2, V_th=0.15, trained with H-KD from an ANN",
+            official_kwargs=_SPIKERIR_DEFAULT,
+            decoder_features=_SPIKERIR_FEATURES,
+        ),
+        ArchSpec(
+            "spikerir_ann",
+            partial(_spikerir, spiking=False),
+            spiking=False,
+            twin="spikerir",
+            description="ANN twin of SpikerIR: same topology, ReLU instead of LIF, no time axis",
+            official_kwargs=_SPIKERIR_DEFAULT,
+            decoder_features=_SPIKERIR_FEATURES,
         ),
     )
 }
