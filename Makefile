@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint bench package clean-venv
+.PHONY: run demo test lint bench package clean-venv lava-env
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[package]"
 	$(BIN)/python packaging/build.py $(PACKAGE_ARGS)
+
+# Python 3.10 sidecar env for the Lava (Loihi 2 simulator) backend: .venv-lava with pinned
+# lava-nc 0.10.0 + nir 1.0.8 (lava-nc does not install on 3.11); SPIKEVIEW_PY310=... picks the interpreter
+lava-env: $(STAMP)
+	$(BIN)/python -m spikeview.backends.lava_env
 
 clean-venv:
 	rm -rf $(VENV)
