@@ -142,11 +142,11 @@ class _Tracer(fx.Tracer):
             self.stack.pop()
 
 
-def _layer_of(node: fx.Node) -> tuple[str, str]:
+def _layer_of(node: fx.Node, root: str) -> tuple[str, str]:
     """(module path, type name) of the innermost module an fx node was recorded in."""
     stack = node.meta.get("nn_module_stack") or {}
     if not stack:
-        return "<model forward>", "forward"
+        return "<forward>", root
     path, (_, klass) = list(stack.items())[-1]
     return path, getattr(klass, "__name__", str(klass))
 
@@ -160,7 +160,7 @@ def _trace(model: nn.Module) -> tuple[fx.Graph, _Tracer]:
     try:
         graph = tracer.trace(model)
     except Exception as exc:  # fx raises TraceError, TypeError, ... on untraceable Python code
-        path, type_name = tracer.failed_in or ("<model forward>", type(model).__name__)
+        path, type_name = tracer.failed_in or ("<forward>", type(model).__name__)
         reason = str(exc).split(". ")[0].strip()
         raise _fail(path, type_name, f"cannot be traced into a NIR graph ({reason})") from None
     return graph, tracer
@@ -246,7 +246,7 @@ def export_nir(
             edges.append((s, dst))
 
     for node in graph.nodes:
-        path, type_name = _layer_of(node)
+        path, type_name = _layer_of(node, type(model).__name__)
         if node.op == "placeholder":
             if "input" in nodes:
                 raise NIRExportError("cannot export to NIR: the model takes more than one input")

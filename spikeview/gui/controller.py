@@ -89,6 +89,21 @@ def _model_card(restorer: Any, card_path: Path | None) -> ModelCard:
     )
 
 
+def _neuromorphic_choices() -> list[DeviceChoice]:
+    """Neuromorphic backends for the device picker: shown with why they are (un)available, never
+    selectable, because they run tile-sized NIR graphs (``spikeview export``), not the live view."""
+    from spikeview.backends import available_backends
+
+    choices = []
+    for backend in available_backends():
+        if backend.kind != "neuromorphic":
+            continue
+        status = backend.status()
+        detail = status.reason if not status.available else f"{status.reason}; runs exported NIR graphs per tile"
+        choices.append(DeviceChoice(backend.name, False, detail, kind="neuromorphic"))
+    return choices
+
+
 class _Worker(QObject):
     """Runs jobs in the worker thread. Created without a parent (``moveToThread``)."""
 
@@ -208,6 +223,7 @@ class _Worker(QObject):
 
         models = [ModelChoice(e.name, e.path, e.task, e.twin, e.card, e.shipped) for e in list_models()]
         devices = [DeviceChoice(d.name, d.available, d.detail) for d in available_devices()]
+        devices += _neuromorphic_choices()
         self.catalog.emit(models, devices)
 
     def _do_load(self, job: _Job) -> None:

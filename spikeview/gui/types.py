@@ -30,6 +30,7 @@ class DeviceChoice:
     name: str
     available: bool
     detail: str
+    kind: str = "torch"  # "neuromorphic": listed with its status, not selectable for the live view
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ class ModelPicker(QWidget):
         self.device_combo.setItemData(0, "CUDA, then Apple MPS, then CPU", Qt.ItemDataRole.ToolTipRole)
         model = self.device_combo.model()
         for d in devices:
-            self.device_combo.addItem(d.name if d.available else f"{d.name} (unavailable)", d.name)
+            note = "neuromorphic, not for the live view" if d.kind == "neuromorphic" else "unavailable"
+            self.device_combo.addItem(d.name if d.available else f"{d.name} ({note})", d.name)
             index = self.device_combo.count() - 1
             self.device_combo.setItemData(index, d.detail, Qt.ItemDataRole.ToolTipRole)
             if not d.available and isinstance(model, QStandardItemModel):
