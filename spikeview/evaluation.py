@@ -121,3 +121,62 @@ def evaluate(
         result.images.append(row)
         report(progress, index + 1, len(pairs), inp_path.name)
     return result
+
+
+# --------------------------------------------------------------------------- model comparison
+def find_paired_set(folder: str | Path) -> list[tuple[Path, Path]]:
+    """Pairs of a test-set folder laid out as ``<folder>/input`` + ``<folder>/target``."""
+    root = Path(folder)
+    if not (root / "input").is_dir() or not (root / "target").is_dir():
+        raise ImageReadError(f"{root} needs input/ and target/ sub-folders")
+    return pair_by_name(root / "input", root / "target")
+
+
+def compare(
+    restorers: list[Any],
+    sets: dict[str, list[tuple[Path, Path]]],
+    *,
+    crop_border: int = 0,
+    energy: bool = True,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (model, set): mean PSNR/SSIM (RGB and Y), input PSNR, gain, ms, µJ per image."""
+    rows = []
+    total = len(restorers) * sum(len(p) for p in sets.values())
+    done = 0
+    for restorer in restorers:
+        for label, pairs in sets.items():
+            prefix = f"{restorer.info.name} · {label}"
+
+            def step(i: int, n: int, msg: str, _offset: int = done, _prefix: str = prefix) -> None:
+                report(progress, _offset + i, total, f"{_prefix} · {msg}")
+
+            rep = evaluate(restorer, pairs, crop_border=crop_border, energy=energy, progress=step, cancel=cancel)
+            done += len(pairs)
+            mean = rep.mean
+            rows.append({
+                "model": rep.model["name"], "arch": rep.model["arch"], "timesteps": rep.model["timesteps"],
+                "parameters": rep.model["parameters"], "set": label, "images": len(rep.images),
+                **mean, "gain_db": mean["psnr"] - mean["input_psnr"],
+            })
+    return rows
+
+
+def comparison_markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`compare` as a Markdown table (energy column only when measured)."""
+    with_energy = any("energy_uj" in r for r in rows)
+    head = "| model | arch | T | params | set | n | input PSNR | PSNR / SSIM | gain | PSNR_Y / SSIM_Y | ms/img |"
+    rule = "|---|---|---|---|---|---|---|---|---|---|---|"
+    if with_energy:
+        head += " µJ/img |"
+        rule += "---|"
+    lines = [head, rule]
+    for r in rows:
+        line = (f"| {r['model']} | {r['arch']} | {r['timesteps']} | {r['parameters']:,} | {r['set']} | {r['images']} | "
+                f"{r['input_psnr']:.2f} | {r['psnr']:.2f} / {r['ssim']:.4f} | {r['gain_db']:+.2f} | "
+                f"{r['psnr_y']:.2f} / {r['ssim_y']:.4f} | {r['ms']:.0f} |")
+        if with_energy:
+            line += f" {r['energy_uj']:.0f} |" if "energy_uj" in r else " — |"
+        lines.append(line)
+    return "\n".join(lines) + "\n"

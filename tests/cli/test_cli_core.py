@@ -167,3 +167,25 @@ def test_gui_without_a_display_runs_the_headless_demo(tiny_models_dir, tmp_path)
     assert out.returncode == 0, out.stderr
     assert "headless demo" in out.stderr
     assert (tmp_path / "spikeview-demo" / "chelsea_rain_compare.png").is_file()
+
+
+def test_compare_scores_each_model_on_each_set(tiny_models_dir, tmp_path):
+    from spikeview.paths import resource_dir
+
+    light = small_copy(resource_dir() / "heldout" / "light", tmp_path / "light", count=2)
+    heavy = small_copy(resource_dir() / "heldout" / "heavy", tmp_path / "heavy", count=1)
+    out = spikeview("compare", "--model", "tiny-snn", "--model", "tiny-ann", "--set", f"light={light}",
+                    "--set", f"heavy={heavy}", "--json-out", tmp_path / "rows.json", "--markdown", tmp_path / "t.md",
+                    env_models=tiny_models_dir)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [(r["model"], r["set"], r["images"]) for r in rows] == [
+        ("tiny-snn", "light", 2), ("tiny-snn", "heavy", 1), ("tiny-ann", "light", 2), ("tiny-ann", "heavy", 1)]
+    assert all(r["gain_db"] == pytest.approx(r["psnr"] - r["input_psnr"]) and r["energy_uj"] > 0 for r in rows)
+    snn, ann = rows[0], rows[2]
+    assert snn["timesteps"] > 1 and ann["timesteps"] == 1 and snn["parameters"] > 0
+    table = (tmp_path / "t.md").read_text()
+    assert table == out.stdout and table.count("\n") == 2 + len(rows)
+
+    bad = spikeview("compare", "--model", "tiny-snn", "--set", f"x={tmp_path}", env_models=tiny_models_dir)
+    assert bad.returncode == 2 and "input/ and target/" in bad.stderr and "Traceback" not in bad.stderr
