@@ -8,6 +8,9 @@ weighted layer::
     dense MACs = output elements × (C_in / groups) × kernel size        (Linear: × in_features)
     input only 0/1 (spikes)  → AC,  ops = input firing rate × dense MACs  (SOPs)
       (an all-zero input is spikes only if a neuron produced it: a silent spiking layer)
+    graded spikes s ∈ {0, 1/D, ..., 1} straight from a multi-spike neuron
+                             → AC,  ops = D × mean spike value × dense MACs
+      (s is sent as s·D unit spikes, one accumulate per unit spike and synapse)
     otherwise                → MAC, ops = dense MACs
 
 which is the convention of the SNN literature (SOPs = spikes × fan-out, ignoring the
@@ -27,11 +30,13 @@ import torch
 from torch import nn
 
 from spikeview.archs.blocks import FeatureRefinementBlock
+from spikeview.archs.vlif import SDEM, SMU
 from spikeview.energy.costs import DEFAULT_COSTS, EnergyCosts
 from spikeview.energy.report import EnergyReport, LayerEnergy
 from spikeview.hooks import HookSession
 from spikeview.snn.attention import MultiDimensionalAttention
 from spikeview.snn.layers import is_time_constant
+from spikeview.snn.multispike import MultiSpike
 from spikeview.snn.neurons import LIF
 
 WEIGHTED_TYPES: tuple[type[nn.Module], ...] = (
@@ -60,15 +65,33 @@ def _frb_multiplies(module: FeatureRefinementBlock, inputs: tuple, output: torch
     return 2 * output.numel()
 
 
+def _sdem_multiplies(module: SDEM, inputs: tuple, output: torch.Tensor) -> int:
+    # two decompositions hs·x̂ + ls·(x − x̂) + x⊙x̂, three multiplications per element each
+    return 6 * output.numel()
+
+
+def _smu_multiplies(module: SMU, inputs: tuple, output: torch.Tensor) -> int:
+    # time attention scales the T·r² sub-pixel steps: as many elements as the [T, N, C, H, W] output
+    return output.numel() if module.time_attention is not None else 0
+
+
 GATING_RULES: dict[type[nn.Module], GatingRule] = {
     MultiDimensionalAttention: _mda_multiplies,
     FeatureRefinementBlock: _frb_multiplies,
+    SDEM: _sdem_multiplies,
+    SMU: _smu_multiplies,
 }
 
 
 #: Modules whose outputs are spikes; an all-zero input counts as (silent) spikes only if it
 #: comes straight from one of these (an all-zero real tensor, e.g. a ReLU output, is a MAC input).
 SPIKE_SOURCES: list[type[nn.Module]] = [LIF]
+
+
+#: Neurons whose outputs are graded spikes ``{0, 1/D, ..., 1}``, D = the module's ``levels``.
+#: Only a tensor that comes straight from one of them (same storage, values on that grid) is
+#: counted as graded spikes: after a copy, resize or attention it is a real-valued MAC input.
+GRADED_SPIKE_SOURCES: list[type[nn.Module]] = [MultiSpike]
 
 
 def register_spike_source(module_type: type[nn.Module]) -> None:
@@ -102,15 +125,16 @@ def dense_macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
 
 
 def exact_synops(module: nn.Module, x: torch.Tensor) -> float | None:
-    """Synaptic operations of a 0/1 input counted exactly (borders, stride, groups), or None.
+    """Synaptic operations of a spike input counted exactly (borders, stride, groups), or None.
 
-    Each spike costs one accumulate per output it reaches. For a conv that is the sum of the
-    spike mask convolved with an all-ones kernel (one per group, then × outputs per group);
+    ``x`` holds 0/1 spikes or non-negative integer spike counts (graded spikes × D). Each
+    spike costs one accumulate per output it reaches. For a conv that is the sum of the
+    spike counts convolved with an all-ones kernel (one per group, then × outputs per group);
     for a linear layer spikes × out_features. None for transposed convs and non-zero padding
     modes (the caller falls back to the firing-rate convention).
     """
     if isinstance(module, nn.Linear):
-        return float(torch.count_nonzero(x)) * module.out_features
+        return float(x.sum(dtype=torch.float64)) * module.out_features
     if not isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or module.padding_mode != "zeros":
         return None
     dims = len(module.kernel_size)
@@ -180,15 +204,21 @@ class EnergyMeter(HookSession):
         self._pixels = 0
         # data pointers of neuron outputs of the current model call (to recognise silent spikes)
         self._spike_ptrs: set[int] = set()
+        # data pointer → D of graded-spike outputs of the current model call
+        self._graded_ptrs: dict[int, int] = {}
+        self._graded_layers: set[str] = set()
         # report() may run on the GUI thread while a worker is still counting
         self._lock = threading.Lock()
 
     def _attach(self) -> None:
         self._keep(self.model.register_forward_pre_hook(self._on_model_call))
         sources = tuple(SPIKE_SOURCES)
+        graded = tuple(GRADED_SPIKE_SOURCES)
         for name, module in self.model.named_modules():
             if self.spike_driven and isinstance(module, sources):
                 self._keep(module.register_forward_hook(self._on_spikes))
+            if self.spike_driven and isinstance(module, graded):
+                self._keep(module.register_forward_hook(self._on_graded_spikes))
             if isinstance(module, WEIGHTED_TYPES):
                 self._keep(module.register_forward_hook(self._weighted_hook(name)))
             else:
@@ -198,11 +228,13 @@ class EnergyMeter(HookSession):
 
     def _on_detach(self) -> None:
         self._spike_ptrs.clear()
+        self._graded_ptrs.clear()
 
     def clear(self) -> None:
         """Forget all counts (keeps the hooks if attached)."""
         with self._lock:
             self._tallies.clear()
+            self._graded_layers.clear()
             self._calls = 0
             self._pixels = 0
 
@@ -210,6 +242,7 @@ class EnergyMeter(HookSession):
 
     def _on_model_call(self, _module: nn.Module, inputs: tuple) -> None:
         self._spike_ptrs.clear()
+        self._graded_ptrs.clear()
         x = inputs[0] if inputs else None
         pixels = 0
         if isinstance(x, torch.Tensor):
@@ -222,6 +255,23 @@ class EnergyMeter(HookSession):
     def _on_spikes(self, _module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
         if isinstance(output, torch.Tensor):
             self._spike_ptrs.add(output.data_ptr())
+
+    def _on_graded_spikes(self, module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        if isinstance(output, torch.Tensor):
+            self._graded_ptrs[output.data_ptr()] = int(module.levels)
+
+    def _graded_input(self, x: torch.Tensor | None) -> tuple[int, float] | None:
+        """``(D, mean spike value)`` if ``x`` is a multi-spike neuron's output, else None."""
+        if not self.spike_driven or not isinstance(x, torch.Tensor) or x.numel() == 0:
+            return None
+        levels = self._graded_ptrs.get(x.data_ptr())
+        if levels is None:
+            return None
+        units = x * levels
+        # the address may have been reused by a real-valued tensor: check the values too
+        if not bool(torch.all((units >= 0) & (units <= levels) & (units == torch.round(units)))):
+            return None
+        return levels, float(x.sum(dtype=torch.float64)) / x.numel()
 
     def _input_spike_rate(self, x: torch.Tensor | None) -> float | None:
         if not self.spike_driven or not isinstance(x, torch.Tensor):
@@ -249,8 +299,17 @@ class EnergyMeter(HookSession):
             with torch.no_grad():
                 dense = dense_macs(module, inputs, output)
                 x = inputs[0] if inputs else None
-                rate = self._input_spike_rate(x)
                 constant = isinstance(x, torch.Tensor) and is_time_constant(x)
+                graded = self._graded_input(x)
+                if graded is not None:
+                    levels, value = graded
+                    ops = exact_synops(module, x * levels) if self.exact_sops and value > 0 else None
+                    ops = levels * value * dense if ops is None else ops
+                    self._add(name, module, "AC", dense, ops, constant, value)
+                    with self._lock:
+                        self._graded_layers.add(name)
+                    return
+                rate = self._input_spike_rate(x)
                 if rate is None:
                     self._add(name, module, "MAC", dense, float(dense), constant)
                 else:
@@ -290,6 +349,13 @@ class EnergyMeter(HookSession):
                 "accumulate (E_AC); an all-zero input counts as spikes only if a neuron produced it. Every other "
                 "layer is priced E_MAC per dense MAC."
             )
+            graded = sorted(self._graded_layers)
+            if graded:
+                lines.append(
+                    "Graded spikes s ∈ {0, 1/D, ..., 1} of multi-spike neurons count as s·D unit spikes, one "
+                    "accumulate each per synapse (ops = D × mean spike value × dense MACs; 'input firing rate' is "
+                    f"the mean spike value): {', '.join(graded)}."
+                )
         else:
             lines.append("Spike detection off (ANN): every layer is priced E_MAC per dense MAC.")
         lines.append("All T time steps are counted (they are in each layer's output).")
