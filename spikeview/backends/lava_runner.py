@@ -11,7 +11,7 @@ Input ``INPUT.npy``: float ``[T, *input_shape]`` (e.g. ``[T, C, H, W]``), one ar
 time step for the graph's single ``Input`` node. Output ``OUT.npz`` (see :func:`run`):
 ``output [T, *output_shape]`` (the graph's single ``Output`` node: the sum of its incoming
 edges), ``spikes:<node>`` (bool ``[T, *shape]``) for every spiking node, per-node
-``node_names/node_types/neurons/spike_counts/sops/macs``, ``seconds`` (simulation) and
+``node_names/node_types/neurons/spike_counts/sops/macs/dense_macs``, ``seconds`` (simulation) and
 ``build_seconds``, and ``meta_json``. Errors: one line on stderr, exit code 2 for a graph
 or input this runner cannot run, 1 for anything unexpected.
 
@@ -59,6 +59,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+if __name__ == "__main__":
+    # run as a script, sys.path[0] is this folder, whose lava.py (the main-side backend) would
+    # shadow the lava package
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if not (p and Path(p).resolve() == _here) and p != ""]
 
 SYNAPSES = ("Conv2d", "Affine", "Linear")
 NEURONS = ("LIF", "IF", "LI")
@@ -489,25 +495,22 @@ def _conv_weight(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
 
 
-def _fanout_map(syn: Synapse) -> np.ndarray:
-    """Synaptic targets reached by one input element, NIR layout ``shape_in`` (exact at borders)."""
-    if syn.kind == "identity":
-        return np.ones(syn.shape_in)
+def _fan_out(syn: Synapse) -> int:
+    """Synapses driven by one input element: ``C_out/groups · kH · kW`` for a conv (borders
+    ignored, the literature convention, as SpikeView's own NIR runner counts), ``out`` for a
+    dense layer, 1 for an identity edge."""
+    if syn.kind == "conv":
+        return int(syn.weight.shape[0] // syn.groups * syn.weight.shape[2] * syn.weight.shape[3])
     if syn.kind == "dense":
-        return np.count_nonzero(syn.weight, axis=0).astype(np.float64)
-    c_in, h, w = syn.shape_in
-    _, ho, wo = syn.shape_out
-    k_h, k_w = syn.weight.shape[2:]
-    hits = np.zeros((h, w))
-    for i in range(k_h):
-        for j in range(k_w):
-            # input row y is read by output row oy when oy·stride − pad + i·dil == y
-            oy = np.arange(ho) * syn.stride[0] - syn.padding[0] + i * syn.dilation[0]
-            ox = np.arange(wo) * syn.stride[1] - syn.padding[1] + j * syn.dilation[1]
-            oy, ox = oy[(oy >= 0) & (oy < h)], ox[(ox >= 0) & (ox < w)]
-            np.add.at(hits, (oy[:, None], ox[None, :]), 1.0)
-    per_group_out = syn.weight.shape[0] // syn.groups
-    return np.broadcast_to(hits * per_group_out, (c_in, h, w))
+        return int(syn.weight.shape[0])
+    return 1
+
+
+def _dense_macs(syn: Synapse) -> int:
+    """MACs of one time step as if every input were non-zero."""
+    if syn.kind == "identity":
+        return int(np.prod(syn.shape_out))
+    return int(np.prod(syn.shape_out) * np.prod(syn.weight.shape[1:]))
 
 
 def run(graph_path: Path, tile: np.ndarray, mode: str = "floating_pt", dt: float | None = None,
@@ -700,24 +703,23 @@ def run(graph_path: Path, tile: np.ndarray, mode: str = "floating_pt", dt: float
             v = np.moveaxis(probes[name], 0, -1)  # time last, Lava layout
             output += model_time(name, v) / v_scale(plan.neurons[name])
 
-    rows: list[list[Any]] = []
+    rows: list[list[Any]] = []  # name, type, neurons, spikes, sops, macs, dense_macs
     for name, kind in plan.types.items():
         if kind in ("Input", "Output"):
             continue
         neurons = int(np.prod(plan.neurons[name].shape)) if kind in NEURONS else 0
         count = int(spike_arrays[name].sum()) if name in spike_arrays else 0
-        rows.append([name, kind, neurons, count, 0.0, 0])
+        rows.append([name, kind, neurons, count, 0.0, 0, 0])
     index = {row[0]: row for row in rows}
     for name, syn in plan.synapses.items():
-        fan = _fanout_map(syn)
+        if name not in index:
+            continue  # identity edges (no NIR node) are wiring, not layers
+        row = index[name]
+        row[6] += _dense_macs(syn) * steps
         if syn.source == plan.input:
-            ops = round(float(fan.sum()) * steps)
-            row = index.get(name) or index[syn.targets[0]]
-            row[5] += ops  # real-valued input: multiply-accumulates
+            row[5] += _dense_macs(syn) * steps  # real-valued input: every MAC happens at every step
         else:
-            sops = float((spike_arrays[syn.source] * fan).sum())
-            row = index.get(name) or index[syn.targets[0]]  # identity edges count at their target
-            row[4] += sops
+            row[4] += float(spike_arrays[syn.source].sum()) * _fan_out(syn)
 
     meta = {
         "mode": mode, "dt": dt, "timesteps": steps, "lava_steps": total, "max_depth": plan.max_depth,
@@ -736,6 +738,7 @@ def run(graph_path: Path, tile: np.ndarray, mode: str = "floating_pt", dt: float
         "spike_counts": np.array([r[3] for r in rows], dtype=np.int64),
         "sops": np.array([r[4] for r in rows], dtype=np.float64),
         "macs": np.array([r[5] for r in rows], dtype=np.int64),
+        "dense_macs": np.array([r[6] for r in rows], dtype=np.int64),
         "seconds": np.float64(seconds),
         "build_seconds": np.float64(build_seconds),
         "meta_json": np.array(json.dumps(meta)),
