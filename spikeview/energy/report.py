@@ -23,7 +23,9 @@ class LayerEnergy:
 
     ``kind`` is ``"MAC"`` (real-valued input: every dense MAC is paid) or ``"AC"``
     (spike input: ``ops`` = input firing rate × ``dense_macs`` synaptic operations, each an
-    accumulate). ``input_firing_rate`` is ``ops / dense_macs`` for AC rows, None for MAC rows.
+    accumulate). ``input_firing_rate`` is ``ops / dense_macs`` for AC rows (for graded spikes of
+    D levels, which count as ``s·D`` unit spikes, the mean spike value ``ops / (D · dense_macs)``),
+    None for MAC rows.
     ``time_constant_input`` marks a direct-encoded input that SpikeView computes once but
     that is counted for every time step.
     """
