@@ -33,7 +33,8 @@ bench: $(STAMP)
 	$(BIN)/spikeview bench --configs official,small --size 256x256
 
 # one-folder PyInstaller bundle in dist/ + smoke test of the frozen app (packaging/README.md);
-# before models/ is published: make package PACKAGE_ARGS=--placeholder-models
+# before models/ is published: make package PACKAGE_ARGS=--placeholder-models;
+# CI (.ci/run): make package PACKAGE_ARGS=--enforce-budgets
 package: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[package]"
 	$(BIN)/python packaging/build.py $(PACKAGE_ARGS)
