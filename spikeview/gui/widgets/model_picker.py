@@ -1,4 +1,4 @@
-"""Model, ANN twin, device and tile pickers plus the model card of what is loaded."""
+"""Task, model, ANN twin, device and tile pickers plus the model card of what is loaded."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from spikeview.gui.types import DeviceChoice, LoadedModels, ModelCard, ModelChoi
 
 NO_TWIN = "(none)"
 AUTO_TWIN = ""
+ALL_TASKS = ""
+TASK_LABELS = {"derain": "Deraining", "denoise": "Denoising"}
+
+
+def task_label(task: str) -> str:
+    return TASK_LABELS.get(task, task.capitalize() or "Unknown")
 NO_MODEL_TEXT = "No shipped model found — import a checkpoint (File > Import checkpoint…)."
 
 
@@ -82,6 +88,8 @@ class ModelPicker(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.task_combo = QComboBox()
+        self.task_combo.setToolTip("Restoration task: lists only the models trained for it")
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("SNN model (shipped models first, then imported checkpoints)")
         self.twin_combo = QComboBox()
@@ -104,6 +112,7 @@ class ModelPicker(QWidget):
         self.card.setMinimumHeight(180)
 
         form = QFormLayout()
+        form.addRow("Task", self.task_combo)
         form.addRow("Model", self.model_combo)
         form.addRow("ANN twin", self.twin_combo)
         form.addRow("Device", self.device_combo)
@@ -119,6 +128,7 @@ class ModelPicker(QWidget):
         for combo in (self.twin_combo, self.device_combo):
             combo.currentIndexChanged.connect(self._changed)
         self.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.task_combo.currentIndexChanged.connect(self._task_changed)
         self.tile_combo.currentIndexChanged.connect(self._changed)
 
     # -- filling ------------------------------------------------------------------------------
@@ -127,16 +137,12 @@ class ModelPicker(QWidget):
         self._blocking = True
         try:
             self._models = list(models)
-            self.model_combo.clear()
-            for m in models:
-                label = m.name if m.shipped else f"{m.name}  (imported)"
-                self.model_combo.addItem(label, m.name)
-                self.model_combo.setItemData(self.model_combo.count() - 1, str(m.path), Qt.ItemDataRole.ToolTipRole)
-            self.twin_combo.clear()
-            self.twin_combo.addItem("model's own twin", AUTO_TWIN)
-            self.twin_combo.addItem("no ANN twin", NO_TWIN)
-            for m in models:
-                self.twin_combo.addItem(m.name, m.name)
+            task = self.task()
+            wanted = next((m.task for m in models if m.name == model), None)
+            if task and wanted is not None and wanted != task:
+                task = wanted  # the requested model must be in the list
+            self._fill_tasks(task)
+            self._fill_models()
             self._fill_devices(devices)
             self._select(self.model_combo, model)
             self._select(self.twin_combo, twin)
@@ -145,6 +151,39 @@ class ModelPicker(QWidget):
             self.model_combo.setEnabled(bool(models))
         finally:
             self._blocking = False
+
+    def _fill_tasks(self, task: str) -> None:
+        """An "All tasks" entry, then each task of the catalog (first-seen order) with its model count."""
+        self.task_combo.clear()
+        self.task_combo.addItem(f"All tasks ({len(self._models)})", ALL_TASKS)
+        tasks: dict[str, int] = {}
+        for m in self._models:
+            tasks[m.task] = tasks.get(m.task, 0) + 1
+        for name, count in tasks.items():
+            self.task_combo.addItem(f"{task_label(name)} ({count})", name)
+            self.task_combo.setItemData(self.task_combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+        self._select(self.task_combo, task)
+
+    def _fill_models(self) -> None:
+        """Model and twin lists: the catalog's models of the chosen task (all for "All tasks")."""
+        task = self.task()
+        shown = [m for m in self._models if not task or m.task == task]
+        several = len({m.task for m in self._models}) > 1
+        self.model_combo.clear()
+        for m in shown:
+            label = m.name if m.shipped else f"{m.name}  (imported)"
+            if several and not task:
+                label += f"  · {m.task}"  # which task each model serves, when all are listed
+            self.model_combo.addItem(label, m.name)
+            self.model_combo.setItemData(
+                self.model_combo.count() - 1, f"{m.task}: {m.path}", Qt.ItemDataRole.ToolTipRole
+            )
+        self.twin_combo.clear()
+        self.twin_combo.addItem("model's own twin", AUTO_TWIN)
+        self.twin_combo.addItem("no ANN twin", NO_TWIN)
+        for m in shown:
+            self.twin_combo.addItem(m.name, m.name)
+        self.model_combo.setEnabled(bool(shown))
 
     def _fill_devices(self, devices: list[DeviceChoice]) -> None:
         self.device_combo.clear()
@@ -183,6 +222,16 @@ class ModelPicker(QWidget):
         self.message.setText(text)
 
     # -- state --------------------------------------------------------------------------------
+    def task(self) -> str:
+        """The task the model list is filtered to, ``ALL_TASKS`` ("") for all."""
+        return self.task_combo.currentData() or ALL_TASKS
+
+    def set_task(self, task: str) -> None:
+        """Filter the model list to ``task`` (a catalog task or ``ALL_TASKS``), as the user would."""
+        index = self.task_combo.findData(task)
+        if index >= 0:
+            self.task_combo.setCurrentIndex(index)
+
     def selection(self) -> tuple[str, str, str, int]:
         return (
             self.model_combo.currentData() or "",
@@ -190,6 +239,20 @@ class ModelPicker(QWidget):
             self.device_combo.currentData() or "auto",
             int(self.tile_combo.currentData()),
         )
+
+    def _task_changed(self, _index: int) -> None:
+        if self._blocking:
+            return
+        model, twin = self.model_combo.currentData() or "", self.twin_combo.currentData() or AUTO_TWIN
+        self._blocking = True
+        try:
+            self._fill_models()
+            self._select(self.model_combo, model)
+            self._select(self.twin_combo, twin)
+        finally:
+            self._blocking = False
+        if (self.model_combo.currentData() or "") != model:
+            self._model_changed(self.model_combo.currentIndex())  # the old model is not of this task
 
     def _model_changed(self, _index: int) -> None:
         if not self._blocking:
