@@ -517,14 +517,6 @@ def run(graph_path: Path, tile: np.ndarray, mode: str = "floating_pt", dt: float
         weight_bits: int = 8, input_levels: float = 16.0) -> dict[str, Any]:
     """Build and run the Lava process graph; return the arrays that go into the ``.npz``."""
     import nir
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.conv.process import Conv
-    from lava.proc.dense.process import Dense
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-    from lava.proc.lif.process import LIF
-    from lava.proc.monitor.process import Monitor
 
     if mode not in ("floating_pt", "fixed_pt"):
         raise RunnerError(f"unknown mode '{mode}' (floating_pt or fixed_pt)")
@@ -546,6 +538,15 @@ def run(graph_path: Path, tile: np.ndarray, mode: str = "floating_pt", dt: float
     fixed = mode == "fixed_pt"
     wmax = 2 ** (weight_bits - 1) - 1
     quant = _quantise(plan, weight_bits, input_levels) if fixed else None
+    # imported only now, so a graph this runner cannot run is reported without loading Lava
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.conv.process import Conv
+    from lava.proc.dense.process import Dense
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava.proc.lif.process import LIF
+    from lava.proc.monitor.process import Monitor
 
     def v_scale(neuron: Neuron) -> float:
         """Lava membrane units per model unit."""
