@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -12,8 +13,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def models_by_task(env: dict[str, Any]) -> dict[str, list[str]]:
+    """``{task: [model names]}`` in catalog order (default model first)."""
+    tasks: dict[str, list[str]] = {}
+    for m in env["models"]:
+        tasks.setdefault(m["task"], []).append(m["name"])
+    return tasks
+
+
+def _task_lines(env: dict[str, Any]) -> list[str]:
+    lines = ["models by task:"]
+    tasks = models_by_task(env)
+    if not tasks:
+        lines.append("  none found")
+    for task, names in tasks.items():
+        shown = [f"{n} (default)" if n == env["default_model"] else n for n in names]
+        lines.append(f"  {task:<10} {', '.join(shown)}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     from spikeview.environment import environment_dict, environment_report
 
-    print(json.dumps(environment_dict(), indent=2) if args.json else environment_report())
+    if args.json:
+        env = environment_dict()
+        print(json.dumps({**env, "models_by_task": models_by_task(env)}, indent=2))
+    else:
+        print(environment_report())
+        print("\n".join(_task_lines(environment_dict())))
     return 0
