@@ -188,3 +188,25 @@ def test_spiking_forward_is_deterministic_and_spikes_are_binary():
     handle.remove()
     assert torch.equal(a, b)  # neuron state is reset per call
     assert bool(torch.all((outs[0] == 0) | (outs[0] == 1)))
+
+
+def test_observers_see_spikerir_from_outside():
+    from spikeview.energy import EnergyMeter
+    from spikeview.recording import ActivityRecorder, spiking_layers
+
+    torch.manual_seed(0)
+    snn = build_arch("spikerir", shortcut="identity", **SMALL).eval()
+    n_lif = sum(isinstance(m, LIF) for m in snn.modules())
+    assert [info.kind for info in spiking_layers(snn)] == ["LIF"] * n_lif
+    with ActivityRecorder(snn) as rec, EnergyMeter(snn) as meter, torch.inference_mode():
+        snn(torch.rand(1, 3, 32, 32))
+    assert len(rec.firing_rates()) == n_lif
+    rows = {(r.name, r.kind): r for r in meter.report().layers}
+    # identity shortcut: every conv inside a block is driven by the LIF before it
+    assert rows[("latent.0.residual.1", "AC")].input_firing_rate == pytest.approx(
+        rec.firing_rates()["latent.0.residual.0"], rel=1e-12)
+    assert ("encoder_level1.0.residual.4", "MAC") not in rows
+    ann = build_arch("spikerir_ann", shortcut="identity", **SMALL).eval()
+    with EnergyMeter(ann) as meter, torch.inference_mode():
+        ann(torch.rand(1, 3, 32, 32))
+    assert {r.kind for r in meter.report().layers} == {"MAC"}
