@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from spikeview.backends import BackendError, available_backends, get_backend
 from spikeview.backends import lava_runner as runner
+from spikeview.backends.energy import backend_energy_report
 from spikeview.backends.lava import LavaBackend
 from spikeview.backends.lava_env import (
     STAMP,
@@ -314,6 +315,16 @@ def test_backend_compare_on_an_exported_spikenir(lava_python):
     assert result.extra["spikes"]["out_lif"].shape == (4, 2, 4, 8, 8)
     with torch.inference_mode():
         np.testing.assert_allclose(result.output, model(torch.from_numpy(tile)).numpy(), atol=1e-5)
+    # the Lava run's own counts are the torch NIR runner's, node by node (same spikes, same convention)
+    ref = get_backend("nir").run(model, tile)
+    lava_rows = {row.name: row for row in result.layers}
+    for row in ref.layers:
+        got = lava_rows[row.name]
+        assert (got.spikes, got.neurons, got.sops, got.macs, got.dense_macs) == (
+            row.spikes, row.neurons, row.sops, row.macs, row.dense_macs), row.name
+    assert result.total_sops > 0 and result.total_macs > 0
+    report = backend_energy_report(result)
+    assert report.energy_pj > 0 and report.energy_pj == pytest.approx(backend_energy_report(ref).energy_pj)
     agreement = backend.compare(model, tile[:1])
     assert agreement.spike_match == 1.0 and agreement.output_psnr > 100, agreement.summary()
     assert 0 < agreement.spike_rate_torch < 0.5
