@@ -21,6 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", metavar="IMAGE", help="measure on this image instead of a bundled sample")
     p.add_argument("--preset", default="45nm-fp32", help="45nm-fp32 | 45nm-fp16 | 45nm-int8")
     p.add_argument("--layers", action="store_true", help="also list every layer")
+    p.add_argument("--backend", metavar="NAME",
+                   help="count spikes and synaptic operations in this backend's own run instead of torch hooks "
+                   "(e.g. nir, lava; see `spikeview info`); the model must be NIR-exportable (e.g. spikenir)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -32,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     image = sample_image(size, args.input)
     snn = load_restorer(args, tile=0)
+    if args.backend:
+        return _run_on_backend(args, snn, image, costs)
     snn_report = snn.restore(image, energy=True, energy_costs=costs).stats.energy
     result = {"model": snn.info.name, "arch": snn.info.arch, "size": list(image.shape[:2]), "snn": snn_report.to_dict()}
     twin, trained = twin_restorer(snn, untrained_ok=True, tile=0)
@@ -67,3 +72,32 @@ def _print_report(label: str, report, layers: bool) -> None:
         for row in report.layers:
             rate = "" if row.input_firing_rate is None else f" rate {row.input_firing_rate:.3f}"
             print(f"      {row.name:<48} {row.kind} {row.ops / 1e6:10.2f} M{rate}")
+
+
+def _run_on_backend(args: argparse.Namespace, restorer, image, costs) -> int:
+    """Energy from the spikes and SOPs that a (neuromorphic) backend counted while it ran."""
+    import numpy as np
+
+    from spikeview.backends import get_backend
+    from spikeview.backends.base import BackendError
+    from spikeview.backends.energy import backend_energy_report
+
+    backend = get_backend(args.backend)
+    status = backend.status()
+    if not status.available:
+        raise BackendError(f"backend '{backend.name}' is not available here: {status.reason}")
+    tile = (np.ascontiguousarray(image.transpose(2, 0, 1))[None].astype(np.float32) / 255.0)
+    result = backend.run(restorer.model, tile)
+    report = backend_energy_report(result, costs)
+    out = {"model": restorer.info.name, "arch": restorer.info.arch, "backend": backend.name,
+           "size": list(image.shape[:2]), "seconds": result.seconds, "spikes": result.spikes,
+           "snn": report.to_dict()}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{restorer.info.name} ({restorer.info.arch}) on backend '{backend.name}', "
+          f"{image.shape[0]}x{image.shape[1]} tile, {result.seconds:.2f} s, costs {costs.name}")
+    print(f"  spikes counted by the backend: {sum(result.spikes.values()):,} over {len(result.spikes)} neuron layer(s)")
+    _print_report("SNN", report, args.layers)
+    print(f"note: {report.caveat}")
+    return 0
