@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "spikeview.cli.demo",
     "spikeview.cli.eval",
     "spikeview.cli.compare",
+    "spikeview.cli.backend",
     "spikeview.cli.energy",
     "spikeview.cli.export",
     "spikeview.cli.bench",
