@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not label or not folder:
             raise ConfigError(f"--set wants LABEL=DIR, got '{item}'")
         sets[label] = find_paired_set(folder)
-    restorers = [Restorer.from_name_or_path(m, device=args.device) for m in args.model]
+    restorers = [_load(m, args.device) for m in args.model]
     rows = compare(restorers, sets, crop_border=args.crop_border, energy=not args.no_energy,
                    progress=ProgressLine("compare", sys.stderr))
     table = comparison_markdown(rows)
@@ -50,3 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         write_text_atomic(args.json_out, json.dumps(rows, indent=2))
     return 0
+
+
+def _load(model: str, device: str):
+    """A shipped name, or a checkpoint file labelled ``folder/stem`` (runs' files are all ``best.pt``)."""
+    from pathlib import Path
+
+    from spikeview.inference.restorer import Restorer
+
+    path = Path(model)
+    if path.is_file():
+        return Restorer.from_checkpoint(path, name=f"{path.parent.name}/{path.stem}", device=device)
+    return Restorer.from_name_or_path(model, device=device)
