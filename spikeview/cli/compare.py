@@ -32,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from spikeview.errors import ConfigError
     from spikeview.evaluation import compare, comparison_markdown, find_paired_set
     from spikeview.fileio import write_text_atomic
-    from spikeview.inference.restorer import Restorer
 
     sets = {}
     for item in args.sets:
