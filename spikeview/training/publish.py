@@ -202,7 +202,8 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         f"- Validation (synthetic crops of `{cfg.get('val_clean_dir')}`): "
         + ", ".join(f"{k} {v:.4g}" for k, v in metadata["validation"].items() if isinstance(v, float)),
         "",
-        "## Measured (held-out synthetic rain on photos never used in training or validation)",
+        f"## Measured (held-out synthetic {'Gaussian noise' if cfg.get('task') == 'denoise' else 'rain'} on photos "
+        "never used in training or validation)",
         "",
         "| set | images | input PSNR / SSIM | output PSNR / SSIM | gain | output PSNR_Y / SSIM_Y |",
         "|---|---|---|---|---|---|",
