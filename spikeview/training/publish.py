@@ -159,19 +159,27 @@ def publish(spec: PublishSpec) -> Path:
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     card = spec.out_dir / (spec.name.replace("-", "_") + ".md")
     write_text_atomic(card, _card_text(spec, raw, metrics, metadata, target, digest))
-    manifest_path = spec.out_dir / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
-    manifest["models"][spec.name] = {
-        "file": file_name,
-        "card": card.name,
-        "twin": spec.twin,
-        "task": raw.get("task", "derain"),
-        "sha256": digest,
-    }
-    if spec.default or "default" not in manifest:
-        manifest["default"] = spec.name
-    write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    entry = {"file": file_name, "card": card.name, "twin": spec.twin, "task": raw.get("task", "derain"),
+             "sha256": digest}
+    _add_to_manifest(spec.out_dir / MANIFEST, spec.name, entry, make_default=spec.default)
     return target
+
+
+def _add_to_manifest(path: Path, name: str, entry: dict[str, Any], make_default: bool) -> None:
+    """Read-modify-write MANIFEST.json under an exclusive lock: publishing several models at once
+    (each measurement takes minutes) must not drop one another's entries."""
+    with (path.parent / ".manifest.lock").open("a") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # Windows: no advisory locks; publish one model at a time there
+            pass
+        manifest = json.loads(path.read_text()) if path.is_file() else {"models": {}}
+        manifest["models"][name] = entry
+        if make_default or "default" not in manifest:
+            manifest["default"] = name
+        write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
 
 
 def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, target: Path, digest: str) -> str:

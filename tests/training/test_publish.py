@@ -72,3 +72,17 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     from spikeview.inference.restorer import Restorer
 
     assert Restorer.from_name_or_path(None).info.name == "tiny-rain"
+
+
+def test_manifest_updates_from_parallel_publishers_all_land(tmp_path):
+    """Eight processes adding entries at once: none is lost (read-modify-write under a lock)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from spikeview.training.publish import _add_to_manifest;"
+            "_add_to_manifest(Path(sys.argv[1]), sys.argv[2], {'file': sys.argv[2] + '.pt'}, False)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "MANIFEST.json"), f"m{i}"])
+             for i in range(8)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert sorted(manifest["models"]) == [f"m{i}" for i in range(8)] and manifest["default"] in manifest["models"]
