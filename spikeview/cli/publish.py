@@ -23,6 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="models folder (default: the shipped models/)")
     p.add_argument("--default", action="store_true", help="make it the default model")
     p.add_argument("--command", default="", help="the training command, recorded in the card")
+    p.add_argument("--no-bundle", action="store_true",
+                   help="keep it out of the desktop bundle (research models; the bundle has a size budget)")
     p.set_defaults(func=run)
 
 
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         default=args.default,
         command=args.command,
+        bundle=not args.no_bundle,
     )
     target = publish(spec)
     print(f"published {args.name}: {target} and {target.with_suffix('.md')}")

@@ -41,6 +41,7 @@ class PublishSpec:
     command: str = ""
     speed_size: tuple[int, int] = (480, 640)  # (height, width) of the timed frame
     speed_repeat: int = 3
+    bundle: bool = True  # False: left out of the desktop bundle (packaging/spikeview.spec), kept in models/
 
 
 def _run_log(run_dir: Path) -> dict[str, Any]:
@@ -161,6 +162,8 @@ def publish(spec: PublishSpec) -> Path:
     write_text_atomic(card, _card_text(spec, raw, metrics, metadata, target, digest))
     entry = {"file": file_name, "card": card.name, "twin": spec.twin, "task": raw.get("task", "derain"),
              "sha256": digest}
+    if not spec.bundle:
+        entry["bundle"] = False
     _add_to_manifest(spec.out_dir / MANIFEST, spec.name, entry, make_default=spec.default)
     return target
 

@@ -54,6 +54,7 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
             default=True,
             speed_size=(32, 48),
             speed_repeat=1,
+            bundle=False,
         )
     )
     raw = read_checkpoint(target)
@@ -68,6 +69,7 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert "In all 17 optimizer steps" in card
     manifest = json.loads((out / "MANIFEST.json").read_text())
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
+    assert manifest["models"]["tiny-rain"]["bundle"] is False  # kept out of the desktop bundle
     monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
     from spikeview.inference.restorer import Restorer
 
