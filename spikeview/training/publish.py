@@ -142,6 +142,7 @@ def publish(spec: PublishSpec) -> Path:
         "heldout_sets": {k: str(v) for k, v in spec.heldout.items()},
         "measured_on": f"{platform.processor() or platform.machine()}, {platform.system()}",
     }
+    metadata["stages"] = _stage_history(config, metadata["trained_steps"], metadata["wall_seconds"])
     from spikeview.archs import build_arch
 
     model = build_arch(raw["arch"], **raw["arch_kwargs"])
@@ -257,18 +258,48 @@ def _data_line(cfg: dict[str, Any]) -> str:
             f"clean photos of `{cfg.get('train_clean_dir')}`")
 
 
-def _stage_chain(cfg: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
-    """Configs of the earlier stages this run started from (``init_from``), oldest first."""
+def _stage_chain(cfg: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
+    """Configs of the earlier stages this run started from (``init_from``), oldest first.
+
+    A published checkpoint carries its whole history (``metadata["stages"]``), so a chain through
+    ``models/`` survives after the ``runs/`` folders are gone. A source that is no longer on this
+    machine ends the chain with a ``{"_missing": path}`` entry (the card says so).
+    """
     chain: list[dict[str, Any]] = []
     source = cfg.get("init_from")
-    while source and len(chain) < limit and Path(source).is_file():
+    while source and len(chain) < limit:
+        if not Path(source).is_file():
+            chain.append({"_missing": str(source)})
+            break
         meta = read_checkpoint(source).get("metadata", {})
-        earlier = dict(meta.get("config", {}))
-        earlier["_trained_steps"] = meta.get("trained_steps")
-        earlier["_wall_seconds"] = _run_log(Path(source).parent).get("wall_seconds")
-        chain.append(earlier)
-        source = earlier.get("init_from")
+        if meta.get("stages"):
+            chain.extend(_stage_entry(stage) for stage in reversed(meta["stages"]))
+            break
+        chain.append(_stage_entry(meta, _run_log(Path(source).parent).get("wall_seconds")))
+        source = meta.get("config", {}).get("init_from")
     return chain[::-1]
+
+
+def _stage_entry(meta: dict[str, Any], wall_seconds: float | None = None) -> dict[str, Any]:
+    if "missing" in meta:
+        return {"_missing": meta["missing"]}
+    entry = dict(meta.get("config", {}))
+    entry["_trained_steps"] = meta.get("trained_steps")
+    entry["_wall_seconds"] = wall_seconds if wall_seconds is not None else meta.get("wall_seconds")
+    return entry
+
+
+def _stage_history(cfg: dict[str, Any], trained_steps: int | None, wall_seconds: float | None) -> list[dict[str, Any]]:
+    """Every stage of this model, oldest first, as stored in the published checkpoint."""
+    stages = []
+    for stage in _stage_chain(cfg):
+        if "_missing" in stage:
+            stages.append({"missing": stage["_missing"]})
+            continue
+        config = {k: v for k, v in stage.items() if not k.startswith("_")}
+        stages.append({"config": config, "trained_steps": stage["_trained_steps"],
+                       "wall_seconds": stage["_wall_seconds"]})
+    return [*stages, {"config": cfg, "trained_steps": trained_steps, "wall_seconds": wall_seconds}]
 
 
 def _optim_line(cfg: dict[str, Any]) -> str:
@@ -284,8 +315,13 @@ def _optim_line(cfg: dict[str, Any]) -> str:
 def _stage_lines(cfg: dict[str, Any], metadata: dict[str, Any], checkpoint: str) -> list[str]:
     earlier = _stage_chain(cfg)
     lines = []
-    total_steps, total_seconds = 0, 0.0
+    total_steps, total_seconds, complete = 0, 0.0, True
     for i, stage in enumerate(earlier, 1):
+        if "_missing" in stage:
+            complete = False
+            lines.append(f"- Stage {i}: the run that wrote `{stage['_missing']}` (not on this machine any more; "
+                         "its recipe is in `resources/configs/` and in the git history of this card)")
+            continue
         steps = stage.get("_trained_steps") or 0
         total_steps += steps
         total_seconds += stage.get("_wall_seconds") or 0.0
@@ -297,8 +333,9 @@ def _stage_lines(cfg: dict[str, Any], metadata: dict[str, Any], checkpoint: str)
     start = f", starting from `{cfg['init_from']}`" if cfg.get("init_from") else ""
     lines.append(f"- {prefix}: {metadata.get('run_steps')} steps{start} (checkpoint `{checkpoint}` from step "
                  f"{steps}, best validation PSNR); {_optim_line(cfg)}")
-    lines.append(f"- In all {total_steps} optimizer steps; wall time {total_seconds / 60:.0f} min on a shared "
-                 "2-core CPU")
+    counted = "" if complete else " counted here (plus the stage(s) not on this machine)"
+    lines.append(f"- In all {total_steps} optimizer steps{counted}; wall time {total_seconds / 60:.0f} min on a "
+                 "shared 2-core CPU")
     return lines
 
 

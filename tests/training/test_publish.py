@@ -7,7 +7,7 @@ import torch
 from spikeview.archs import build_arch
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
 from spikeview.paths import resource_dir
-from spikeview.training.publish import PublishSpec, publish
+from spikeview.training.publish import PublishSpec, _stage_lines, publish
 
 KW = {"dim": 16, "en_num_blocks": [1, 1, 1, 1], "de_num_blocks": [1, 1, 1, 1], "T": 4, "shortcut": "identity"}
 
@@ -74,6 +74,20 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     from spikeview.inference.restorer import Restorer
 
     assert Restorer.from_name_or_path(None).info.name == "tiny-rain"
+
+    # the published file carries its whole history: a later stage that starts from it still
+    # lists stages 1 and 2 after their run folders are gone
+    assert [st["trained_steps"] for st in raw["metadata"]["stages"]] == [7, 10]
+    shutil.rmtree(tmp_path / "stage1")
+    shutil.rmtree(run)
+    lines = _stage_lines({"seed": 3, "init_from": str(target)}, {"trained_steps": 5, "run_steps": 5}, "best.pt")
+    assert lines[0].startswith("- Stage 1: 7 steps") and "seed 5" in lines[0]
+    assert lines[1].startswith("- Stage 2: 10 steps") and "seed 1" in lines[1]
+    assert lines[2].startswith("- Stage 3: 5 steps, starting from") and lines[3].startswith("- In all 22 optimizer")
+
+    # a source that is gone is named, and the total says it is incomplete
+    lines = _stage_lines({"init_from": str(tmp_path / "gone.pt")}, {"trained_steps": 5, "run_steps": 5}, "best.pt")
+    assert "gone.pt` (not on this machine" in lines[0] and "counted here (plus the stage(s)" in lines[-1]
 
 
 def test_manifest_updates_from_parallel_publishers_all_land(tmp_path):
