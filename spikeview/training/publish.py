@@ -210,7 +210,7 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         "",
         f"- Command: `{spec.command}` (recipes in `resources/configs/`)",
         f"- Data: {_data_line(cfg)}; how that folder is made: `resources/configs/DATA.md`",
-        *_stage_lines(cfg, metadata, spec.checkpoint),
+        *_stage_lines(metadata, spec.checkpoint),
         f"- Validation (synthetic crops of `{cfg.get('val_clean_dir')}`): "
         + ", ".join(f"{k} {v:.4g}" for k, v in metadata["validation"].items() if isinstance(v, float)),
         "",
@@ -259,47 +259,33 @@ def _data_line(cfg: dict[str, Any]) -> str:
 
 
 def _stage_chain(cfg: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
-    """Configs of the earlier stages this run started from (``init_from``), oldest first.
+    """The earlier stages this run started from (``init_from``), oldest first, each
+    ``{"config", "trained_steps", "wall_seconds"}`` or ``{"missing": path}``.
 
     A published checkpoint carries its whole history (``metadata["stages"]``), so a chain through
-    ``models/`` survives after the ``runs/`` folders are gone. A source that is no longer on this
-    machine ends the chain with a ``{"_missing": path}`` entry (the card says so).
+    ``models/`` survives after the ``runs/`` folders are gone; a source no longer on this machine
+    ends the chain as a ``missing`` entry (the card says so).
     """
     chain: list[dict[str, Any]] = []
     source = cfg.get("init_from")
     while source and len(chain) < limit:
         if not Path(source).is_file():
-            chain.append({"_missing": str(source)})
+            chain.append({"missing": str(source)})
             break
         meta = read_checkpoint(source).get("metadata", {})
         if meta.get("stages"):
-            chain.extend(_stage_entry(stage) for stage in reversed(meta["stages"]))
+            chain.extend(reversed(meta["stages"]))
             break
-        chain.append(_stage_entry(meta, _run_log(Path(source).parent).get("wall_seconds")))
+        wall = _run_log(Path(source).parent).get("wall_seconds")
+        chain.append({"config": meta.get("config", {}), "trained_steps": meta.get("trained_steps"),
+                      "wall_seconds": wall if wall is not None else meta.get("wall_seconds")})
         source = meta.get("config", {}).get("init_from")
     return chain[::-1]
 
 
-def _stage_entry(meta: dict[str, Any], wall_seconds: float | None = None) -> dict[str, Any]:
-    if "missing" in meta:
-        return {"_missing": meta["missing"]}
-    entry = dict(meta.get("config", {}))
-    entry["_trained_steps"] = meta.get("trained_steps")
-    entry["_wall_seconds"] = wall_seconds if wall_seconds is not None else meta.get("wall_seconds")
-    return entry
-
-
 def _stage_history(cfg: dict[str, Any], trained_steps: int | None, wall_seconds: float | None) -> list[dict[str, Any]]:
     """Every stage of this model, oldest first, as stored in the published checkpoint."""
-    stages = []
-    for stage in _stage_chain(cfg):
-        if "_missing" in stage:
-            stages.append({"missing": stage["_missing"]})
-            continue
-        config = {k: v for k, v in stage.items() if not k.startswith("_")}
-        stages.append({"config": config, "trained_steps": stage["_trained_steps"],
-                       "wall_seconds": stage["_wall_seconds"]})
-    return [*stages, {"config": cfg, "trained_steps": trained_steps, "wall_seconds": wall_seconds}]
+    return [*_stage_chain(cfg), {"config": cfg, "trained_steps": trained_steps, "wall_seconds": wall_seconds}]
 
 
 def _optim_line(cfg: dict[str, Any]) -> str:
@@ -312,20 +298,23 @@ def _optim_line(cfg: dict[str, Any]) -> str:
     return line
 
 
-def _stage_lines(cfg: dict[str, Any], metadata: dict[str, Any], checkpoint: str) -> list[str]:
-    earlier = _stage_chain(cfg)
+def _stage_lines(metadata: dict[str, Any], checkpoint: str) -> list[str]:
+    """Card lines for ``metadata["stages"]`` (earlier stages, then this run)."""
+    cfg = metadata["config"]
+    earlier = metadata["stages"][:-1]
     lines = []
     total_steps, total_seconds, complete = 0, 0.0, True
     for i, stage in enumerate(earlier, 1):
-        if "_missing" in stage:
+        if "missing" in stage:
             complete = False
-            lines.append(f"- Stage {i}: the run that wrote `{stage['_missing']}` (not on this machine any more; "
+            lines.append(f"- Stage {i}: the run that wrote `{stage['missing']}` (not on this machine any more; "
                          "its recipe is in `resources/configs/` and in the git history of this card)")
             continue
-        steps = stage.get("_trained_steps") or 0
+        steps = stage.get("trained_steps") or 0
         total_steps += steps
-        total_seconds += stage.get("_wall_seconds") or 0.0
-        lines.append(f"- Stage {i}: {steps} steps (its `best.pt`, `{stage.get('output_dir')}`); {_optim_line(stage)}")
+        total_seconds += stage.get("wall_seconds") or 0.0
+        lines.append(f"- Stage {i}: {steps} steps (its `best.pt`, `{stage['config'].get('output_dir')}`); "
+                     f"{_optim_line(stage['config'])}")
     steps = metadata.get("trained_steps") or 0
     total_steps += steps
     total_seconds += metadata.get("wall_seconds") or 0.0

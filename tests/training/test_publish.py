@@ -7,7 +7,7 @@ import torch
 from spikeview.archs import build_arch
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
 from spikeview.paths import resource_dir
-from spikeview.training.publish import PublishSpec, _stage_lines, publish
+from spikeview.training.publish import PublishSpec, _stage_history, _stage_lines, publish
 
 KW = {"dim": 16, "en_num_blocks": [1, 1, 1, 1], "de_num_blocks": [1, 1, 1, 1], "T": 4, "shortcut": "identity"}
 
@@ -80,14 +80,19 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert [st["trained_steps"] for st in raw["metadata"]["stages"]] == [7, 10]
     shutil.rmtree(tmp_path / "stage1")
     shutil.rmtree(run)
-    lines = _stage_lines({"seed": 3, "init_from": str(target)}, {"trained_steps": 5, "run_steps": 5}, "best.pt")
+    lines = _stage_lines(_later_stage({"seed": 3, "init_from": str(target)}), "best.pt")
     assert lines[0].startswith("- Stage 1: 7 steps") and "seed 5" in lines[0]
     assert lines[1].startswith("- Stage 2: 10 steps") and "seed 1" in lines[1]
     assert lines[2].startswith("- Stage 3: 5 steps, starting from") and lines[3].startswith("- In all 22 optimizer")
 
     # a source that is gone is named, and the total says it is incomplete
-    lines = _stage_lines({"init_from": str(tmp_path / "gone.pt")}, {"trained_steps": 5, "run_steps": 5}, "best.pt")
+    lines = _stage_lines(_later_stage({"init_from": str(tmp_path / "gone.pt")}), "best.pt")
     assert "gone.pt` (not on this machine" in lines[0] and "counted here (plus the stage(s)" in lines[-1]
+
+
+def _later_stage(cfg: dict) -> dict:
+    """Metadata of a 5-step run with this config, as publish() builds it."""
+    return {"config": cfg, "trained_steps": 5, "run_steps": 5, "stages": _stage_history(cfg, 5, None)}
 
 
 def test_manifest_updates_from_parallel_publishers_all_land(tmp_path):
