@@ -313,7 +313,10 @@ def _stage_lines(metadata: dict[str, Any], checkpoint: str) -> list[str]:
         steps = stage.get("trained_steps") or 0
         total_steps += steps
         total_seconds += stage.get("wall_seconds") or 0.0
-        lines.append(f"- Stage {i}: {steps} steps (its `best.pt`, `{stage['config'].get('output_dir')}`); "
+        # e.g. an SNN started from its ANN twin: say which network the earlier stage trained
+        arch = stage["config"].get("arch")
+        trained = f" (as `{arch}`)" if arch and cfg.get("arch") and arch != cfg["arch"] else ""
+        lines.append(f"- Stage {i}{trained}: {steps} steps (its `best.pt`, `{stage['config'].get('output_dir')}`); "
                      f"{_optim_line(stage['config'])}")
     steps = metadata.get("trained_steps") or 0
     total_steps += steps

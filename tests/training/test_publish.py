@@ -90,6 +90,17 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert "gone.pt` (not on this machine" in lines[0] and "counted here (plus the stage(s)" in lines[-1]
 
 
+def test_stage_of_another_network_is_named():
+    """An SNN started from its ANN twin: the twin's stage says which network it trained."""
+    twin = {"config": {"arch": "esdnet_ann", "seed": 4, "output_dir": "runs/ann"}, "trained_steps": 6,
+            "wall_seconds": 60.0}
+    cfg = {"arch": "esdnet", "seed": 3, "init_from": "models/ann.pt"}
+    lines = _stage_lines({"config": cfg, "trained_steps": 5, "run_steps": 5,
+                          "stages": [twin, {"config": cfg, "trained_steps": 5, "wall_seconds": None}]}, "best.pt")
+    assert lines[0].startswith("- Stage 1 (as `esdnet_ann`): 6 steps") and "seed 4" in lines[0]
+    assert lines[1].startswith("- Stage 2: 5 steps, starting from `models/ann.pt`")
+
+
 def _later_stage(cfg: dict) -> dict:
     """Metadata of a 5-step run with this config, as publish() builds it."""
     return {"config": cfg, "trained_steps": 5, "run_steps": 5, "stages": _stage_history(cfg, 5, None)}
