@@ -70,6 +70,9 @@ class TrainConfig:
     # H-KD distillation: an ANN teacher checkpoint whose decoder features guide ours (distill.py)
     teacher: str | None = None
     distill_weight: float = 0.12
+    # batch-norm layers train in eval mode (use and keep their running statistics; their affine
+    # weights still learn), so a fine-tune optimises exactly the function inference runs
+    freeze_bn: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on inconsistent values."""

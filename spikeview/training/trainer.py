@@ -269,7 +269,7 @@ class Trainer:
             raise ConfigError(f"bad arch_kwargs for {cfg.arch}: {exc}") from None
         if cfg.init_from:
             self._init_weights(cfg.init_from)
-        self.model.train()
+        self._train_mode()
         params = list(self.model.parameters())
         if cfg.teacher:
             from spikeview.training.distill import FeatureDistiller
@@ -289,6 +289,13 @@ class Trainer:
         self.step = 0
         self.best_psnr: float | None = None
         self.elapsed = 0.0
+
+    def _train_mode(self) -> None:
+        self.model.train()
+        if self.cfg.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
 
     def _init_weights(self, path: str) -> None:
         """Copy weights from ``path``: every tensor must fit by name and shape.
@@ -483,6 +490,7 @@ class Trainer:
         lr = lr_at(self.step, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        self._train_mode()  # evaluate() leaves the whole model in train mode
         inp, target = self._batch(self.step)
         if self.distiller is None:
             pred = self.model(inp)

@@ -152,6 +152,24 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     assert load_config(run / "config.yaml") == cfg
 
 
+@pytest.mark.parametrize("freeze_bn", [False, True])
+def test_freeze_bn_keeps_running_statistics_and_trains_affine(tmp_path, freeze_bn):
+    from spikeview.archs import build_arch
+
+    # val_every=2 runs evaluate() between steps, which must not leave the BN layers training
+    cfg = _cfg(tmp_path, f"bn{freeze_bn}", steps=4, val_every=2, ckpt_every=100, freeze_bn=freeze_bn)
+    trainer = Trainer(cfg, NoisyDataset(4, 16), _val())
+    trainer.run(show_bar=False)
+    fresh = build_arch("esdnet", **TINY)
+    pairs = [(m, f) for m, f in zip(trainer.model.modules(), fresh.modules(), strict=True)
+             if isinstance(m, torch.nn.BatchNorm2d)]
+    assert pairs
+    stats_kept = all(torch.equal(m.running_mean, f.running_mean) and torch.equal(m.running_var, f.running_var)
+                     and int(m.num_batches_tracked) == 0 for m, f in pairs)
+    assert stats_kept == freeze_bn
+    assert any(not torch.equal(m.weight, f.weight) for m, f in pairs)  # the affine part learns either way
+
+
 def test_config_rejects_unknown_key_and_parses_overrides(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("arch: esdnet_ann\ntrain_clean_dir: data/clean/train\nlr: 1e-3\nlearning_rate: 0.1\n")
