@@ -73,9 +73,14 @@ class TrainConfig:
     # batch-norm layers train in eval mode (use and keep their running statistics; their affine
     # weights still learn), so a fine-tune optimises exactly the function inference runs
     freeze_bn: bool = False
+    # exponential moving average of the weights (BasicSR's ema_decay; 0 = off): validation,
+    # best.pt and the state_dict of last.pt hold the averaged weights, which training noise moves less
+    ema_decay: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on inconsistent values."""
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if bool(self.train_clean_dir) == bool(self.train_paired_root):
             raise ConfigError("set exactly one of train_clean_dir (synthetic degradations) and train_paired_root")
         if self.val_clean_dir and self.val_paired_root:

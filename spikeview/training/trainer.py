@@ -13,10 +13,13 @@ reproduces the loss curve of an uninterrupted run bit for bit (same machine, sam
 Run folder (``cfg.output_dir``): ``config.yaml`` (resolved), ``log.csv`` (one row per step),
 ``last.pt`` (every ``ckpt_every`` steps, on cancel and at the end), ``best.pt`` (highest
 validation PSNR). Both checkpoints load with :func:`spikeview.checkpoints.load_checkpoint`.
+With ``ema_decay`` > 0 the network validated and saved is the moving average of the weights;
+``last.pt`` then keeps the raw training weights in its extra state for resuming.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import logging
 import math
@@ -247,6 +250,7 @@ class Trainer:
         self.loss_fn = CombinedLoss(cfg.loss_weights)
         self.term_names = list(self.loss_fn.weights) + (["distill"] if cfg.teacher else [])
         self.distiller: Any = None
+        self.ema: nn.Module | None = None
 
     # ---- setup
     def _build(self) -> None:
@@ -270,6 +274,8 @@ class Trainer:
         if cfg.init_from:
             self._init_weights(cfg.init_from)
         self._train_mode()
+        if cfg.ema_decay > 0:
+            self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         params = list(self.model.parameters())
         if cfg.teacher:
             from spikeview.training.distill import FeatureDistiller
@@ -289,6 +295,21 @@ class Trainer:
         self.step = 0
         self.best_psnr: float | None = None
         self.elapsed = 0.0
+
+    @property
+    def shipped(self) -> nn.Module:
+        """The network that is validated and saved: the weight average when ``ema_decay`` > 0."""
+        return self.model if self.ema is None else self.ema
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # the decay ramps up over the first steps (as in timm's ModelEmaV2 warm-up) so the
+        # average does not stay anchored to the initial weights for ~1/(1-decay) steps
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
+        for avg, live in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+            avg.lerp_(live.detach(), 1.0 - decay)
+        for avg, live in zip(self.ema.buffers(), self.model.buffers(), strict=True):
+            avg.copy_(live)  # BN running statistics follow the live network
 
     def _train_mode(self) -> None:
         self.model.train()
@@ -325,6 +346,8 @@ class Trainer:
 
     def _checkpoint_extra(self) -> dict[str, Any]:
         extra = {} if self.distiller is None else {"distill_adapters": self.distiller.adapters.state_dict()}
+        if self.ema is not None:
+            extra["train_state_dict"] = self.model.state_dict()
         return extra | {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": {"step": self.step, "kind": "warmup_cosine"},
@@ -341,7 +364,7 @@ class Trainer:
 
     def save_last(self, metrics: dict[str, float] | None = None) -> Path:
         return save_checkpoint(
-            self.run_dir / LAST, self.model, self.cfg.arch, self.cfg.arch_kwargs, task=self.cfg.task,
+            self.run_dir / LAST, self.shipped, self.cfg.arch, self.cfg.arch_kwargs, task=self.cfg.task,
             metrics=metrics or {}, metadata=self._metadata(), extra=self._checkpoint_extra(),
         )
 
@@ -349,7 +372,7 @@ class Trainer:
         raw = read_checkpoint(self.run_dir / LAST)
         extra = raw.get("extra") or {}
         saved = extra.get("config", {})
-        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size", "teacher"):
+        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size", "teacher", "ema_decay"):
             if key in saved and saved[key] != getattr(self.cfg, key):
                 raise ConfigError(
                     f"cannot resume {self.run_dir}: its {key} was {saved[key]!r}, the config now says "
@@ -357,7 +380,11 @@ class Trainer:
                 )
         if raw["arch"] != self.cfg.arch:
             raise ConfigError(f"cannot resume {self.run_dir}: checkpoint is {raw['arch']}, config says {self.cfg.arch}")
-        self.model.load_state_dict(raw["state_dict"], strict=True)
+        if self.ema is not None:
+            self.ema.load_state_dict(raw["state_dict"], strict=True)
+            self.model.load_state_dict(extra["train_state_dict"], strict=True)
+        else:
+            self.model.load_state_dict(raw["state_dict"], strict=True)
         if self.distiller is not None:
             self.distiller.adapters.load_state_dict(extra.get("distill_adapters", {}), strict=True)
         self.optimizer.load_state_dict(extra["optimizer"])
@@ -443,14 +470,14 @@ class Trainer:
                     row = self._train_step()
                     done = self.step
                     if done % cfg.val_every == 0 or done == cfg.steps:
-                        last_val = evaluate(self.model, self._val_set)
+                        last_val = evaluate(self.shipped, self._val_set)
                         if last_val:
                             row["val_psnr"] = f"{last_val['psnr']:.4f}"
                             row["val_ssim"] = f"{last_val['ssim']:.5f}"
                             if self.best_psnr is None or last_val["psnr"] > self.best_psnr:
                                 self.best_psnr = last_val["psnr"]
                                 save_checkpoint(
-                                    self.run_dir / BEST, self.model, cfg.arch, cfg.arch_kwargs, task=cfg.task,
+                                    self.run_dir / BEST, self.shipped, cfg.arch, cfg.arch_kwargs, task=cfg.task,
                                     metrics={"val_psnr": last_val["psnr"], "val_ssim": last_val["ssim"],
                                              "step": done},
                                     metadata=self._metadata(),
@@ -511,6 +538,8 @@ class Trainer:
                 torch.stack([p.grad.norm() for p in self.params if p.grad is not None])))
         self.optimizer.step()
         self.step += 1
+        if self.ema is not None:
+            self._update_ema()
         row: dict[str, Any] = {"step": self.step, "lr": repr(lr), "loss": repr(float(total.detach())),
                                "grad_norm": f"{grad_norm:.5g}", "val_psnr": "", "val_ssim": ""}
         for name, value in terms.items():

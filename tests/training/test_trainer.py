@@ -91,12 +91,13 @@ def test_few_steps_lower_loss_on_fixed_batch(tmp_path, arch):
     assert min(losses[-3:]) < losses[0]
 
 
-def test_resume_after_interrupt_reproduces_loss_curve(tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_after_interrupt_reproduces_loss_curve(tmp_path, ema_decay):
     ds = NoisyDataset(6, 16)  # 3 batches per epoch: crosses epoch boundaries
-    full = _cfg(tmp_path, "full")
+    full = _cfg(tmp_path, "full", ema_decay=ema_decay)
     Trainer(full, ds, _val()).run(show_bar=False)
 
-    cut = _cfg(tmp_path, "cut")
+    cut = _cfg(tmp_path, "cut", ema_decay=ema_decay)
     token = CancelToken()
 
     def stop_after_three(done, total, message):
@@ -115,6 +116,27 @@ def test_resume_after_interrupt_reproduces_loss_curve(tmp_path):
     b, _ = load_checkpoint(Path(cut.output_dir) / "last.pt")
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)
+
+
+def test_ema_weights_are_validated_and_saved(tmp_path):
+    ds = NoisyDataset(4, 16)
+    cfg = _cfg(tmp_path, "ema", steps=4, val_every=4, ckpt_every=4, ema_decay=0.5)
+    trainer = Trainer(cfg, ds, _val())
+    result = trainer.run(show_bar=False)
+    run = Path(cfg.output_dir)
+    live, avg = trainer.model.state_dict(), trainer.ema.state_dict()
+    assert any(not torch.equal(live[k], avg[k]) for k in live)  # the average lags the live weights
+    raw = read_checkpoint(run / "last.pt")
+    for name, tensor in avg.items():
+        assert torch.equal(raw["state_dict"][name], tensor)
+        assert torch.equal(raw["extra"]["train_state_dict"][name], live[name])
+    best, info = load_checkpoint(run / "best.pt")
+    assert info.metrics["val_psnr"] == pytest.approx(result.best_psnr)
+    x = _val()[0][0][None]
+    with torch.no_grad():
+        assert torch.equal(best(x), trainer.ema(x))
+    with pytest.raises(ConfigError, match="ema_decay"):
+        _cfg(tmp_path, "bad", ema_decay=1.0)
 
 
 def test_run_folder_in_use_is_refused(tmp_path):
