@@ -218,10 +218,17 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 
 def load_config(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
-    """Read a YAML training config (unknown keys are errors) and apply ``key=value`` overrides."""
+    """Read a YAML training config (unknown keys are errors) and apply ``key=value`` overrides.
+
+    ``base: other.yaml`` (relative to the recipe's folder) starts from another recipe's keys;
+    the recipe's own keys replace them whole (a mapping such as ``arch_kwargs`` is not merged).
+    """
+    return config_from_dict(_read_recipe(Path(path), ()), overrides)
+
+
+def _read_recipe(p: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     import yaml
 
-    p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
@@ -230,7 +237,17 @@ def load_config(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] 
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    return config_from_dict(data or {}, overrides)
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a training config must be a YAML mapping of key: value")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    here = p.resolve()
+    base_path = (p.parent / str(base)).resolve()
+    if base_path in (*chain, here):
+        raise ConfigError(f"{p}: its base {base} leads back to itself")
+    return {**_read_recipe(base_path, (*chain, here)), **data}
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:

@@ -210,6 +210,22 @@ def test_config_rejects_unknown_key_and_parses_overrides(tmp_path):
     assert parse_override("x=[1, 2]") == ("x", [1, 2])
 
 
+def test_recipe_base_chain_and_loop(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.yaml").write_text("arch: esdnet_ann\ntrain_clean_dir: d\nlr: 1e-3\nsteps: 50\nseed: 7\n")
+    (tmp_path / "sub" / "b.yaml").write_text("base: ../a.yaml\nsteps: 80\narch_kwargs: {dim: 24}\n")
+    (tmp_path / "c.yaml").write_text("base: sub/b.yaml\nlr: 2e-4\n")
+    cfg = load_config(tmp_path / "c.yaml", ["seed=9"])
+    assert (cfg.arch, cfg.train_clean_dir, cfg.steps, cfg.lr, cfg.seed) == ("esdnet_ann", "d", 80, 2e-4, 9)
+    assert cfg.arch_kwargs == {"dim": 24}  # replaced whole, not merged with the default
+    (tmp_path / "a.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(ConfigError, match="back to itself"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "a.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(ConfigError, match=r"missing\.yaml"):
+        load_config(tmp_path / "c.yaml")
+
+
 def _write_photos(folder: Path, count: int, seed: int) -> None:
     import cv2
     import numpy as np
