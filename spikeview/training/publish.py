@@ -211,7 +211,8 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         f"- Command: `{spec.command}` (recipes in `resources/configs/`)",
         f"- Data: {_data_line(cfg)}; how that folder is made: `resources/configs/DATA.md`",
         *_stage_lines(metadata, spec.checkpoint),
-        f"- Validation (synthetic crops of `{cfg.get('val_clean_dir')}`): "
+        f"- Validation ({cfg.get('val_count')} synthetic {cfg.get('val_patch_size')}² crops of "
+        f"`{cfg.get('val_clean_dir')}`, seed {cfg.get('val_seed')}): "
         + ", ".join(f"{k} {v:.4g}" for k, v in metadata["validation"].items() if isinstance(v, float)),
         "",
         f"## Measured (held-out synthetic {'Gaussian noise' if cfg.get('task') == 'denoise' else 'rain'} on photos "
@@ -295,6 +296,10 @@ def _optim_line(cfg: dict[str, Any]) -> str:
             f"{cfg.get('grad_clip')}; seed {cfg.get('seed')}; {cfg.get('num_threads')} CPU thread(s)")
     if cfg.get("teacher"):
         line += f"; H-KD from the ANN teacher `{cfg['teacher']}` (γ = {cfg.get('distill_weight')}, decoder features)"
+    if cfg.get("freeze_bn"):
+        line += "; batch-norm running statistics frozen"
+    if cfg.get("ema_decay"):
+        line += f"; weights averaged (EMA, decay {cfg['ema_decay']})"
     return line
 
 

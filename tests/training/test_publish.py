@@ -28,7 +28,9 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
         KW,
         metrics={"val_psnr": 20.5},
         metadata={"trained_steps": 10, "config": {"seed": 1, "init_from": str(stage1), "teacher": "t.pt",
-                                                  "distill_weight": 0.12}},
+                                                  "distill_weight": 0.12, "freeze_bn": True, "ema_decay": 0.998,
+                                                  "val_count": 48, "val_patch_size": 256, "val_seed": 2027,
+                                                  "val_clean_dir": "v"}},
         extra=extra,
     )
     (run / "log.csv").write_text(
@@ -67,6 +69,9 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert "- Stage 1: 7 steps" in card and "seed 5" in card and "AdamW lr 0.002" in card
     assert "- Stage 2: 10 steps, starting from" in card and "H-KD from the ANN teacher `t.pt` (γ = 0.12" in card
     assert "In all 17 optimizer steps" in card
+    assert "running statistics frozen; weights averaged (EMA, decay 0.998)" in card
+    assert "Validation (48 synthetic 256² crops of `v`, seed 2027): val_psnr 20.5" in card
+    assert card.count("frozen") == 1  # stage 1 did neither
     manifest = json.loads((out / "MANIFEST.json").read_text())
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
     assert manifest["models"]["tiny-rain"]["bundle"] is False  # kept out of the desktop bundle
