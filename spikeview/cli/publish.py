@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default="best.pt", help="which checkpoint of the run (default best.pt)")
     p.add_argument("--out", default=None, help="models folder (default: the shipped models/)")
     p.add_argument("--default", action="store_true", help="make it the default model")
-    p.add_argument("--command", default="", help="the training command, recorded in the card")
+    p.add_argument("--command", dest="train_command", default="", help="the training command, recorded in the card")
     p.add_argument("--no-bundle", action="store_true",
                    help="keep it out of the desktop bundle (research models; the bundle has a size budget)")
     p.set_defaults(func=run)
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out) if args.out else models_dir(),
         checkpoint=args.checkpoint,
         default=args.default,
-        command=args.command,
+        command=args.train_command,
         bundle=not args.no_bundle,
     )
     target = publish(spec)

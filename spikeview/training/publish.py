@@ -274,6 +274,10 @@ def _stage_chain(cfg: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
             chain.append({"missing": str(source)})
             break
         meta = read_checkpoint(source).get("metadata", {})
+        if any(stage.get("config") == cfg for stage in meta.get("stages", [])):
+            # the run started from a models/ file that a publish of this very run has since replaced
+            raise ConfigError(f"{source} now holds this run's own published weights, not the ones the run "
+                              "started from; restore that file (e.g. from git) and publish again")
         if meta.get("stages"):
             chain.extend(reversed(meta["stages"]))
             break
@@ -328,8 +332,10 @@ def _stage_lines(metadata: dict[str, Any], checkpoint: str) -> list[str]:
     total_seconds += metadata.get("wall_seconds") or 0.0
     prefix = f"Stage {len(earlier) + 1}" if earlier else "Training"
     start = f", starting from `{cfg['init_from']}`" if cfg.get("init_from") else ""
+    why = "best validation PSNR" if checkpoint == "best.pt" else "the end of the schedule" \
+        if steps == metadata.get("run_steps") else "chosen by hand"
     lines.append(f"- {prefix}: {metadata.get('run_steps')} steps{start} (checkpoint `{checkpoint}` from step "
-                 f"{steps}, best validation PSNR); {_optim_line(cfg)}")
+                 f"{steps}, {why}); {_optim_line(cfg)}")
     counted = "" if complete else " counted here (plus the stage(s) not on this machine)"
     lines.append(f"- In all {total_steps} optimizer steps{counted}; wall time {total_seconds / 60:.0f} min on a "
                  "shared 2-core CPU")

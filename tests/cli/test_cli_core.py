@@ -45,6 +45,21 @@ def test_help_lists_commands_and_imports_neither_torch_nor_qt():
     assert probe.stdout.strip() == "[]"
 
 
+def test_no_option_hides_the_command_name():
+    """Errors print "spikeview <command>: ..." from args.command; an option whose value lands
+    there (publish --command did) would print the option's value instead."""
+    import argparse
+
+    from spikeview.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        assert all(action.dest != "command" for action in sub._actions), name
+    args = parser.parse_args(["publish", "run", "--name", "x", "--command", "spikeview train r.yaml"])
+    assert args.command == "publish" and args.train_command == "spikeview train r.yaml"
+
+
 def test_derain_folder_keeps_tree_and_never_touches_inputs(tiny_models_dir, tmp_path):
     src = tmp_path / "photos"
     rng = np.random.default_rng(0)

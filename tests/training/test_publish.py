@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 import torch
 
 from spikeview.archs import build_arch
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
+from spikeview.errors import ConfigError
 from spikeview.paths import resource_dir
 from spikeview.training.publish import PublishSpec, _stage_history, _stage_lines, publish
 
@@ -104,6 +106,14 @@ def test_stage_of_another_network_is_named():
                           "stages": [twin, {"config": cfg, "trained_steps": 5, "wall_seconds": None}]}, "best.pt")
     assert lines[0].startswith("- Stage 1 (as `esdnet_ann`): 6 steps") and "seed 4" in lines[0]
     assert lines[1].startswith("- Stage 2: 5 steps, starting from `models/ann.pt`")
+    assert "(checkpoint `best.pt` from step 5, best validation PSNR)" in lines[1]
+
+
+def test_checkpoint_choice_is_described():
+    cfg = {"seed": 3}
+    for checkpoint, steps, why in [("last.pt", 5, "the end of the schedule"), ("last.pt", 4, "chosen by hand")]:
+        meta = {"config": cfg, "trained_steps": steps, "run_steps": 5, "stages": _stage_history(cfg, steps, None)}
+        assert f"(checkpoint `{checkpoint}` from step {steps}, {why})" in _stage_lines(meta, checkpoint)[0]
 
 
 def _later_stage(cfg: dict) -> dict:
@@ -123,3 +133,16 @@ def test_manifest_updates_from_parallel_publishers_all_land(tmp_path):
     assert all(p.wait(timeout=120) == 0 for p in procs)
     manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
     assert sorted(manifest["models"]) == [f"m{i}" for i in range(8)] and manifest["default"] in manifest["models"]
+
+
+def test_publishing_again_over_the_starting_file_is_refused(tmp_path):
+    """A run started from models/x.pt and published as x: a second publish must not read the
+    history of the weights it wrote itself as that of its starting point."""
+    path = tmp_path / "x.pt"
+    cfg = {"seed": 3, "init_from": str(path)}
+    first = {"config": {"seed": 1}, "trained_steps": 4, "wall_seconds": None}
+    save_checkpoint(path, build_arch("esdnet", **KW), "esdnet", KW,
+                    metadata={"stages": [first, {"config": cfg, "trained_steps": 5, "wall_seconds": None}]})
+    with pytest.raises(ConfigError, match="own published weights"):
+        _stage_history(cfg, 5, None)
+    assert _stage_history({"seed": 4, "init_from": str(path)}, 2, None)[0] == first  # another run may start there
