@@ -332,8 +332,12 @@ def _stage_lines(metadata: dict[str, Any], checkpoint: str) -> list[str]:
     total_seconds += metadata.get("wall_seconds") or 0.0
     prefix = f"Stage {len(earlier) + 1}" if earlier else "Training"
     start = f", starting from `{cfg['init_from']}`" if cfg.get("init_from") else ""
-    why = "best validation PSNR" if checkpoint == "best.pt" else "the end of the schedule" \
-        if steps == metadata.get("run_steps") else "chosen by hand"
+    if checkpoint == "best.pt":
+        why = "best validation PSNR"
+    elif steps == metadata.get("run_steps"):
+        why = "the end of the schedule"
+    else:
+        why = "chosen by hand"
     lines.append(f"- {prefix}: {metadata.get('run_steps')} steps{start} (checkpoint `{checkpoint}` from step "
                  f"{steps}, {why}); {_optim_line(cfg)}")
     counted = "" if complete else " counted here (plus the stage(s) not on this machine)"

@@ -471,6 +471,7 @@ class Trainer:
                     done = self.step
                     if done % cfg.val_every == 0 or done == cfg.steps:
                         last_val = evaluate(self.shipped, self._val_set)
+                        self._train_mode()  # evaluate() puts the whole model back in train mode
                         if last_val:
                             row["val_psnr"] = f"{last_val['psnr']:.4f}"
                             row["val_ssim"] = f"{last_val['ssim']:.5f}"
@@ -517,7 +518,6 @@ class Trainer:
         lr = lr_at(self.step, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self._train_mode()  # evaluate() leaves the whole model in train mode
         inp, target = self._batch(self.step)
         if self.distiller is None:
             pred = self.model(inp)
