@@ -8,6 +8,10 @@ ANN twin::
      "models": {"esdnet-s-rain": {"file": "esdnet_s_rain.pt", "card": "esdnet_s_rain.md",
                                   "twin": "esdnet-s-ann-rain", "task": "derain"}, ...}}
 
+A derainer trained on some rain presets only carries ``"rain": ["heavy"]`` (a specialist: the
+heavy-rain model smooths light-rain photos below their input quality); no ``rain`` key means
+it was made for any rain.
+
 User-imported checkpoints are copied to the user data folder and listed by file name.
 """
 
@@ -34,6 +38,7 @@ class CatalogEntry:
     twin: str | None
     card: Path | None
     shipped: bool
+    rain: tuple[str, ...] = ()  # rain presets a specialist derainer is for; () = any
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -67,6 +72,7 @@ def list_models(include_user: bool = True) -> list[CatalogEntry]:
                 twin=meta.get("twin"),
                 card=folder / card if card else None,
                 shipped=True,
+                rain=tuple(meta.get("rain", ())),
             )
         )
     if include_user:

@@ -59,6 +59,7 @@ def environment_dict() -> dict[str, Any]:
                 "name": e.name,
                 "task": e.task,
                 "twin": e.twin,
+                "rain": list(e.rain),
                 "shipped": e.shipped,
                 "path": str(e.path),
                 "exists": e.path.is_file(),

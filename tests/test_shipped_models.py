@@ -43,7 +43,8 @@ def test_manifest_is_consistent():
 def test_derainers_improve_the_bundled_heldout_crops(name):
     restorer = Restorer.from_name_or_path(name, device="cpu", tile=0)
     assert restorer.info.task == "derain"
-    for preset in ("light", "heavy"):
+    # a specialist is held to the rain it is for (the heavy-rain one smooths light rain away)
+    for preset in MANIFEST["models"][name].get("rain", ("light", "heavy")):
         folder = resource_dir() / "heldout" / preset
         mean = evaluate(restorer, pair_by_name(folder / "input", folder / "target")).mean
         gain = mean["psnr"] - mean["input_psnr"]

@@ -26,10 +26,16 @@ def _task_lines(env: dict[str, Any]) -> list[str]:
     tasks = models_by_task(env)
     if not tasks:
         lines.append("  none found")
+    rain = {m["name"]: m.get("rain") for m in env["models"]}
     for task, names in tasks.items():
-        shown = [f"{n} (default)" if n == env["default_model"] else n for n in names]
+        shown = [_label(n, n == env["default_model"], rain.get(n)) for n in names]
         lines.append(f"  {task:<10} {', '.join(shown)}")
     return lines
+
+
+def _label(name: str, default: bool, rain: list[str] | None) -> str:
+    notes = (["default"] if default else []) + ([f"{'/'.join(rain)} rain only"] if rain else [])
+    return f"{name} ({', '.join(notes)})" if notes else name
 
 
 def run(args: argparse.Namespace) -> int:

@@ -221,7 +221,7 @@ class _Worker(QObject):
             torch.set_num_threads(threads)
             log.info("torch uses %d threads", threads)
 
-        models = [ModelChoice(e.name, e.path, e.task, e.twin, e.card, e.shipped) for e in list_models()]
+        models = [ModelChoice(e.name, e.path, e.task, e.twin, e.card, e.shipped, e.rain) for e in list_models()]
         devices = [DeviceChoice(d.name, d.available, d.detail) for d in available_devices()]
         devices += _neuromorphic_choices()
         self.catalog.emit(models, devices)
@@ -235,7 +235,8 @@ class _Worker(QObject):
         name = job.args.get("model") or default_model_name()
         if not name:
             raise ModelNotFoundError("no shipped model found — import a checkpoint (File > Import checkpoint)")
-        kw = {"device": job.args.get("device", "auto"), "tile": job.args.get("tile")}
+        kw = {"device": job.args.get("device", "auto"), "tile": job.args.get("tile"),
+              "ensemble": job.args.get("ensemble", 1)}
         self._progress(0, 2, f"loading {name}", force=True)
         entry = find_model(name)
         snn = Restorer.from_entry(entry, **kw)
@@ -263,6 +264,7 @@ class _Worker(QObject):
                 device=str(snn.device),
                 layers=layers,
                 tile=snn.tile,
+                ensemble=snn.ensemble,
             )
         )
 
@@ -532,12 +534,14 @@ class Controller(QObject):
         self._submit(_Job("init"))
 
     def load_models(self, model: str | None, twin: str | None = None, device: str = "auto",
-                    tile: int | None = None) -> None:
-        """Load ``model`` (``None``/"" = shipped default) and its twin (``None`` = the catalog's)."""
+                    tile: int | None = None, ensemble: int = 1) -> None:
+        """Load ``model`` (``None``/"" = shipped default) and its twin (``None`` = the catalog's);
+        ``ensemble`` mirrored passes are averaged per image (both models)."""
         self._pending = [j for j in self._pending if j.kind != "load"]
         if self._running is not None and self._running.kind == "restore":
             self._running.token.cancel()
-        self._submit(_Job("load", {"model": model or None, "twin": twin or None, "device": device, "tile": tile}))
+        self._submit(_Job("load", {"model": model or None, "twin": twin or None, "device": device, "tile": tile,
+                                   "ensemble": ensemble}))
 
     def restore(self, path: str | Path | None = None, image: np.ndarray | None = None,
                 target: str | Path | None = None) -> None:

@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         c.modelImported.connect(lambda m: self.statusBar().showMessage(f"imported {m.name} → {m.path}", 8000))
         self.file_list.fileSelected.connect(self._on_file_selected)
         self.picker.selectionChanged.connect(self._on_picker)
+        self.picker.ensembleChanged.connect(self._on_ensemble)
         self.picker.importRequested.connect(self.import_checkpoint_dialog)
         self.panes.modeChanged.connect(self._on_mode_changed)
         self.activity.set_source(c.latest_activity, c.latest_firing_rates, c.latest_frame_rasters)
@@ -199,6 +200,7 @@ class MainWindow(QMainWindow):
         self.set_view_mode(s.get("view_mode"), save=False)
         self.energy.set_preset(s.get("energy_preset"))
         self.picker.set_tile(s.get("tile"))
+        self.picker.set_ensemble(s.get("ensemble"))
         self.auto_run_action.setChecked(s.get("auto_run"))
         self.batch.set_output(s.get("last_output_dir"))
         self._rebuild_recent(s.get("recent_files"))
@@ -466,7 +468,11 @@ class MainWindow(QMainWindow):
 
     def _request_load(self) -> None:
         model, twin, device, tile = self.picker.selection()
-        self.controller.load_models(model, twin, device, None if tile < 0 else tile)
+        self.controller.load_models(model, twin, device, None if tile < 0 else tile, self.picker.ensemble())
+
+    def _on_ensemble(self, copies: int) -> None:
+        self.settings.update(ensemble=copies)
+        self._request_load()  # a quick reload; the current image is restored again when it is done
 
     def _on_picker(self, model: str, twin: str, device: str, tile: int) -> None:
         self.settings.update(model=model, twin=twin, device=device, tile=tile)

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "twin": "",  # "" = the model's own twin, "(none)" = no ANN twin
     "device": "auto",
     "tile": -1,  # -1 = automatic, 0 = whole image, else tile side in px
+    "ensemble": 1,  # self-ensemble copies per image: 1 (off), 2 or 4
     "view_mode": "side",  # side | split | diff
     "energy_preset": "45nm-fp32",
     "auto_run": True,  # restore an image as soon as it is selected

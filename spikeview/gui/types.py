@@ -23,6 +23,7 @@ class ModelChoice:
     twin: str | None
     card: Path | None
     shipped: bool
+    rain: tuple[str, ...] = ()  # a specialist derainer's rain presets; () = any rain
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class LoadedModels:
     device: str
     layers: tuple[LayerChoice, ...] = ()
     tile: int | None = None
+    ensemble: int = 1  # mirrored passes averaged per image
 
 
 @dataclass

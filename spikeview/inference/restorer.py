@@ -23,7 +23,9 @@ from torch import nn
 
 from spikeview.archs import arch_spec
 from spikeview.checkpoints import CheckpointInfo, load_checkpoint, load_official
+from spikeview.errors import ConfigError
 from spikeview.inference.device import resolve_device
+from spikeview.inference.ensemble import COPIES, self_ensemble
 from spikeview.inference.optimize import fast_inference_copy
 from spikeview.inference.tiling import count_tiles, run_tiled
 from spikeview.media.convert import float_nchw_to_image, image_to_float_nchw
@@ -95,7 +97,9 @@ class Restorer:
     ``tile=0`` forces a single pass. ``fast`` runs a copy with batch norm folded into the convs
     and channels-last weights (outputs differ from the exact path by ~1e-6, see
     :mod:`spikeview.inference.optimize`); ``compile`` wraps the model in ``torch.compile``
-    (slow first call, faster afterwards).
+    (slow first call, faster afterwards). ``ensemble`` > 1 averages that many mirrored passes
+    (self-ensemble, :mod:`spikeview.inference.ensemble`): better output, as many times the time
+    and energy.
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class Restorer:
         max_memory_mb: int = DEFAULT_MEMORY_MB,
         fast: bool = True,
         compile: bool = False,
+        ensemble: int = 1,
     ) -> None:
         self.device = resolve_device(device)
         model = model.eval()
@@ -119,6 +124,8 @@ class Restorer:
         self.overlap = overlap
         self.max_memory_mb = max_memory_mb
         self._carry_state = False
+        self._ensemble = 1
+        self.ensemble = ensemble
         self._forward = torch.compile(self.model) if compile else self.model
         self._multiple = int(getattr(model, "size_multiple", 4))
 
@@ -162,8 +169,23 @@ class Restorer:
 
     @carry_state.setter
     def carry_state(self, value: bool) -> None:
+        if value and self._ensemble > 1:
+            raise ConfigError("carrying neuron state across frames needs one pass per frame: turn self-ensemble off")
         self._carry_state = bool(value)
         set_carry_state(self.model, self._carry_state)
+
+    @property
+    def ensemble(self) -> int:
+        """Number of mirrored passes averaged per image (1 = off)."""
+        return self._ensemble
+
+    @ensemble.setter
+    def ensemble(self, copies: int) -> None:
+        if copies not in COPIES:
+            raise ConfigError(f"self-ensemble takes {', '.join(map(str, COPIES))} copies, not {copies}")
+        if copies > 1 and self._carry_state:
+            raise ConfigError("self-ensemble needs neuron state reset per pass: turn carrying state off")
+        self._ensemble = copies
 
     def reset_state(self) -> None:
         reset_states(self.model)
@@ -182,6 +204,9 @@ class Restorer:
         return max(64, side - side % self._multiple)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        return self_ensemble(self._run_once, x, self._ensemble)
+
+    def _run_once(self, x: torch.Tensor) -> torch.Tensor:
         if not self._carry_state:
             reset_states(self.model)
         return self._forward(x)

@@ -163,10 +163,29 @@ def publish(spec: PublishSpec) -> Path:
     write_text_atomic(card, _card_text(spec, raw, metrics, metadata, target, digest))
     entry = {"file": file_name, "card": card.name, "twin": spec.twin, "task": raw.get("task", "derain"),
              "sha256": digest}
+    rain = _specialised_rain(config)
+    if rain:
+        entry["rain"] = rain
     if not spec.bundle:
         entry["bundle"] = False
     _add_to_manifest(spec.out_dir / MANIFEST, spec.name, entry, make_default=spec.default)
     return target
+
+
+def _specialised_rain(cfg: dict[str, Any]) -> list[str]:
+    """The rain presets a derainer trained on synthetic rain was limited to ([] if it saw them all)."""
+    from spikeview.training.rain import PRESET_NAMES
+
+    if cfg.get("task", "derain") != "derain" or cfg.get("train_paired_root"):
+        return []
+    seen = list(dict.fromkeys(cfg.get("train_presets", [])))
+    return seen if seen and set(seen) < set(PRESET_NAMES) else []
+
+
+def _rain_cell(specialised: list[str]) -> str:
+    if not specialised:
+        return "any (trained on every preset)"
+    return f"{' and '.join(specialised)} only: a specialist; on other rain it can do worse than the input"
 
 
 def _add_to_manifest(path: Path, name: str, entry: dict[str, Any], make_default: bool) -> None:
@@ -203,6 +222,7 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         f"| spiking | {'yes, T = ' + str(raw['arch_kwargs'].get('T', 4)) if arch.spiking else 'no (ANN twin)'} |",
         f"| parameters | {params:,} |",
         f"| task | {raw.get('task', 'derain')} |",
+        *([f"| rain | {_rain_cell(_specialised_rain(cfg))} |"] if raw.get("task", "derain") == "derain" else []),
         f"| twin | {spec.twin or '—'} |",
         f"| file | `{target.name}`, {target.stat().st_size / 2**20:.2f} MiB, sha256 `{digest[:16]}…` |",
         "",

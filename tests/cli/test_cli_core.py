@@ -204,3 +204,13 @@ def test_compare_scores_each_model_on_each_set(tiny_models_dir, tmp_path):
 
     bad = spikeview("compare", "--model", "tiny-snn", "--set", f"x={tmp_path}", env_models=tiny_models_dir)
     assert bad.returncode == 2 and "input/ and target/" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_derain_self_ensemble_option(tiny_models_dir, tmp_path):
+    src = tmp_path / "a.png"
+    write_image(src, np.full((24, 24, 3), 90, np.uint8))
+    out = spikeview("derain", src, "-o", tmp_path / "o", "--ensemble", "4", env_models=tiny_models_dir)
+    assert out.returncode == 0, out.stderr
+    assert read_image(tmp_path / "o" / "a.png").shape == (24, 24, 3)
+    bad = spikeview("derain", src, "-o", tmp_path / "p", "--ensemble", "8", env_models=tiny_models_dir)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr and not (tmp_path / "p").exists()

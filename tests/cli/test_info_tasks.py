@@ -25,12 +25,15 @@ def test_info_lists_models_by_task(tmp_path):
             "ann-rain": {"file": "b.pt", "twin": "snn-rain", "task": "derain"},
             "snn-noise": {"file": "c.pt", "task": "denoise"},
             "old": {"file": "d.pt"},  # no task in the manifest: deraining, the catalog's default
+            "snn-heavy": {"file": "e.pt", "task": "derain", "rain": ["heavy"]},  # a specialist
         },
     }
     (models / "MANIFEST.json").write_text(json.dumps(manifest), encoding="utf-8")
     text = _info(models, tmp_path)
     section = text[text.index("models by task:") :].splitlines()
     assert section[1].split() == ["denoise", "snn-noise", "(default)"]  # the default model's task first
-    assert section[2].split() == ["derain", "snn-rain,", "ann-rain,", "old"]
+    assert section[2].split() == ["derain", "snn-rain,", "ann-rain,", "old,", "snn-heavy", "(heavy", "rain", "only)"]
     env = json.loads(_info(models, tmp_path, "--json"))
-    assert env["models_by_task"] == {"denoise": ["snn-noise"], "derain": ["snn-rain", "ann-rain", "old"]}
+    assert env["models_by_task"] == {"denoise": ["snn-noise"], "derain": ["snn-rain", "ann-rain", "old", "snn-heavy"]}
+    rain = {m["name"]: m["rain"] for m in env["models"]}
+    assert rain["snn-heavy"] == ["heavy"] and rain["snn-rain"] == []

@@ -78,3 +78,20 @@ def test_catalog_refresh_keeps_the_task_unless_the_requested_model_is_elsewhere(
     assert picker.task() == "" and picker.task_combo.count() == 2 and picker.model_combo.count() == 2
     picker.set_catalog([], devices)
     assert picker.task_combo.count() == 1 and not picker.model_combo.isEnabled()
+
+
+def test_a_specialist_says_which_rain_it_is_for(qtbot):
+    from PySide6.QtCore import Qt
+
+    from spikeview.gui.types import DeviceChoice, ModelChoice
+    from spikeview.gui.widgets.model_picker import ModelPicker
+
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    heavy = ModelChoice("snn-heavy", Path("/m/snn-heavy.pt"), "derain", None, None, True, ("heavy",))
+    picker.set_catalog([*_models(), heavy], [DeviceChoice("cpu", True, "")], model="snn-rain")
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert picker.model_combo.itemData(picker.model_combo.findData("snn-heavy"), tip).endswith(
+        "made for heavy rain only"
+    )
+    assert "only" not in picker.model_combo.itemData(picker.model_combo.findData("snn-rain"), tip)

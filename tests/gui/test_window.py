@@ -176,6 +176,11 @@ def test_switch_models_and_devices(make_window, qtbot):
         picker.tile_combo.setCurrentIndex(picker.tile_combo.findData(128))
     assert blocker.args[0].tile == 128 and window.settings.get("tile") == 128
 
+    with qtbot.waitSignal(window.controller.modelsLoaded, timeout=TIMEOUT) as blocker:
+        picker.ensemble_combo.setCurrentIndex(picker.ensemble_combo.findData(4))
+    assert blocker.args[0].ensemble == 4 and window.settings.get("ensemble") == 4
+    assert window.controller._worker.snn.ensemble == 4  # the engine's restorer, not just the label
+
 
 def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     path = tmp_path / "persist.ini"
@@ -185,6 +190,8 @@ def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     first.docks["energy"].hide()  # window state (dock layout) is saved too
     with qtbot.waitSignal(first.controller.modelsLoaded, timeout=TIMEOUT):
         first.picker.device_combo.setCurrentIndex(first.picker.device_combo.findData("cpu"))
+    with qtbot.waitSignal(first.controller.modelsLoaded, timeout=TIMEOUT):
+        first.picker.ensemble_combo.setCurrentIndex(first.picker.ensemble_combo.findData(2))
     first.open_samples()
     first.close()
 
@@ -192,6 +199,7 @@ def test_settings_survive_a_restart(make_window, qtbot, tmp_path):
     assert second.theme_actions["light"].isChecked()
     assert second.panes.mode == "diff"
     assert second.picker.selection()[2] == "cpu"
+    assert second.picker.ensemble() == 2 and second._loaded.ensemble == 2  # loaded with it, too
     assert second.docks["energy"].isHidden() and not second.docks["activity"].isHidden()
     assert not second.settings.get("geometry").isEmpty()
     assert second.settings.get("recent_files")[0].endswith("samples")

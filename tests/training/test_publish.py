@@ -9,7 +9,7 @@ from spikeview.archs import build_arch
 from spikeview.checkpoints import read_checkpoint, save_checkpoint
 from spikeview.errors import ConfigError
 from spikeview.paths import resource_dir
-from spikeview.training.publish import PublishSpec, _stage_history, _stage_lines, publish
+from spikeview.training.publish import PublishSpec, _rain_cell, _specialised_rain, _stage_history, _stage_lines, publish
 
 KW = {"dim": 16, "en_num_blocks": [1, 1, 1, 1], "de_num_blocks": [1, 1, 1, 1], "T": 4, "shortcut": "identity"}
 
@@ -77,6 +77,8 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     manifest = json.loads((out / "MANIFEST.json").read_text())
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
     assert manifest["models"]["tiny-rain"]["bundle"] is False  # kept out of the desktop bundle
+    assert "rain" not in manifest["models"]["tiny-rain"]  # trained on every preset: not a specialist
+    assert "| rain | any (trained on every preset) |" in card
     monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
     from spikeview.inference.restorer import Restorer
 
@@ -146,3 +148,13 @@ def test_publishing_again_over_the_starting_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="own published weights"):
         _stage_history(cfg, 5, None)
     assert _stage_history({"seed": 4, "init_from": str(path)}, 2, None)[0] == first  # another run may start there
+
+
+def test_specialists_are_marked_by_the_rain_they_trained_on():
+    """Only a derainer limited to some synthetic presets is a specialist; the order of first use is kept."""
+    assert _specialised_rain({"task": "derain", "train_presets": ["heavy", "heavy"]}) == ["heavy"]
+    assert _specialised_rain({"task": "derain", "train_presets": ["light"]}) == ["light"]
+    assert _specialised_rain({"task": "derain", "train_presets": ["light", "heavy", "heavy"]}) == []
+    assert _specialised_rain({"task": "derain", "train_presets": ["heavy"], "train_paired_root": "r"}) == []
+    assert _specialised_rain({"task": "denoise", "train_presets": ["light"]}) == []
+    assert _rain_cell(["heavy"]).startswith("heavy only: a specialist")
