@@ -97,7 +97,7 @@ def evaluate(
     info = restorer.info
     result = EvalReport(
         model={"name": info.name, "arch": info.arch, "timesteps": info.timesteps, "parameters": info.parameters},
-        settings={"crop_border": crop_border, "device": str(restorer.device)},
+        settings={"crop_border": crop_border, "device": str(restorer.device), "ensemble": restorer.ensemble},
     )
     protected = [p for pair in pairs for p in pair]
     for index, (inp_path, tgt_path) in enumerate(pairs):

@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from spikeview.errors import ConfigError
+from spikeview.evaluation import evaluate, pair_by_name
 from spikeview.inference.ensemble import self_ensemble
 from spikeview.inference.restorer import Restorer
+from spikeview.paths import resource_dir
 
 
 def test_mirrors_are_undone_and_the_plain_pass_runs_last():
@@ -45,6 +47,9 @@ def test_restorer_averages_mirrored_passes_and_counts_their_energy(tiny_models_d
     assert two.sops == pytest.approx(one.sops + mirrored.sops) and two.macs == 2 * one.macs
     tiled = Restorer.from_name_or_path("tiny-snn", tile=16, overlap=8, ensemble=4).restore(image)
     assert tiled.image.shape == image.shape and tiled.stats.tiles > 1
+    folder = resource_dir() / "heldout" / "light"
+    report = evaluate(twice, pair_by_name(folder / "input", folder / "target")[:1])
+    assert report.settings["ensemble"] == 2  # an evaluation report says how it was made
 
 
 def test_ensemble_and_carried_state_exclude_each_other(tiny_models_dir):
