@@ -143,6 +143,7 @@ def publish(spec: PublishSpec) -> Path:
         "measured_on": f"{platform.processor() or platform.machine()}, {platform.system()}",
     }
     metadata["stages"] = _stage_history(config, metadata["trained_steps"], metadata["wall_seconds"])
+    metadata["rain"] = _specialised_rain(config)  # [] = any rain; the card and the manifest say so
     from spikeview.archs import build_arch
 
     model = build_arch(raw["arch"], **raw["arch_kwargs"])
@@ -163,9 +164,8 @@ def publish(spec: PublishSpec) -> Path:
     write_text_atomic(card, _card_text(spec, raw, metrics, metadata, target, digest))
     entry = {"file": file_name, "card": card.name, "twin": spec.twin, "task": raw.get("task", "derain"),
              "sha256": digest}
-    rain = _specialised_rain(config)
-    if rain:
-        entry["rain"] = rain
+    if metadata["rain"]:
+        entry["rain"] = metadata["rain"]
     if not spec.bundle:
         entry["bundle"] = False
     _add_to_manifest(spec.out_dir / MANIFEST, spec.name, entry, make_default=spec.default)
@@ -222,7 +222,7 @@ def _card_text(spec: PublishSpec, raw: dict, metrics: dict, metadata: dict, targ
         f"| spiking | {'yes, T = ' + str(raw['arch_kwargs'].get('T', 4)) if arch.spiking else 'no (ANN twin)'} |",
         f"| parameters | {params:,} |",
         f"| task | {raw.get('task', 'derain')} |",
-        *([f"| rain | {_rain_cell(_specialised_rain(cfg))} |"] if raw.get("task", "derain") == "derain" else []),
+        *([f"| rain | {_rain_cell(metadata['rain'])} |"] if raw.get("task", "derain") == "derain" else []),
         f"| twin | {spec.twin or '—'} |",
         f"| file | `{target.name}`, {target.stat().st_size / 2**20:.2f} MiB, sha256 `{digest[:16]}…` |",
         "",

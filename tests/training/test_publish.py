@@ -78,6 +78,7 @@ def test_publish_writes_checkpoint_card_and_manifest(tmp_path, monkeypatch):
     assert manifest["default"] == "tiny-rain" and manifest["models"]["tiny-rain"]["file"] == "tiny_rain.pt"
     assert manifest["models"]["tiny-rain"]["bundle"] is False  # kept out of the desktop bundle
     assert "rain" not in manifest["models"]["tiny-rain"]  # trained on every preset: not a specialist
+    assert raw["metadata"]["rain"] == []  # the shipped file says so too
     assert "| rain | any (trained on every preset) |" in card
     monkeypatch.setenv("SPIKEVIEW_MODELS", str(out))
     from spikeview.inference.restorer import Restorer

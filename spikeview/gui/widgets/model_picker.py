@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from spikeview.gui.types import DeviceChoice, LoadedModels, ModelCard, ModelChoice
+from spikeview.inference.ensemble import COPIES
 
 NO_TWIN = "(none)"
 AUTO_TWIN = ""
@@ -80,7 +81,8 @@ def _tile_label(value: int) -> str:
     return {-1: "auto (memory cap)", 0: "whole image"}.get(value, f"{value} px")
 
 
-ENSEMBLE_CHOICES = ((1, "off"), (2, "×2 (left-right mirror)"), (4, "×4 (both mirrors)"))
+# one label per engine choice (spikeview.inference.ensemble.COPIES): a new choice without a label fails loudly
+_ENSEMBLE_LABELS = {1: "off", 2: "×2 (left-right mirror)", 4: "×4 (both mirrors)"}
 
 
 class ModelPicker(QWidget):
@@ -105,8 +107,8 @@ class ModelPicker(QWidget):
         self.tile_combo.setToolTip("Tile side in pixels: auto keeps activations under the memory cap; "
                                    "smaller tiles need less memory, whole image is fastest when it fits")
         self.ensemble_combo = QComboBox()
-        for copies, label in ENSEMBLE_CHOICES:
-            self.ensemble_combo.addItem(label, copies)
+        for copies in COPIES:
+            self.ensemble_combo.addItem(_ENSEMBLE_LABELS[copies], copies)
         self.ensemble_combo.setToolTip("Self-ensemble: average mirrored passes of each image. Cleaner output "
                                        "(×2: about +0.6 dB on light, +0.3 dB on heavy rain; ×4: +0.7 dB on light "
                                        "rain only), 2× / 4× the time and energy")
