@@ -638,11 +638,12 @@ class VideoPipeline:
             if out_q is not None:
                 to_write = _concat_side_by_side(frame.rgb, out) if self.side_by_side else out
                 # Live + fill_dropped: hold the previous picture for the frames dropped
-                # since, so the recording keeps the camera's timing.
+                # since, so the recording keeps the camera's timing (frames dropped before
+                # the first restored one are held by that first picture).
                 repeats = summary.dropped - dropped_at_write if live and self.fill_dropped else 0
                 dropped_at_write = summary.dropped
-                items = [last_written] * repeats if last_written is not None else []
-                items.append(to_write)
+                filler = last_written if last_written is not None else to_write
+                items = [filler] * repeats + [to_write]
                 last_written = to_write
                 for item in items:
                     if not self._put(out_q, item, self._abort):

@@ -468,6 +468,25 @@ def test_real_camera_class_through_the_live_path(tmp_path):
     assert pipeline_threads() == []
 
 
+def test_live_frames_dropped_before_the_first_restore_are_filled_too(tmp_path):
+    # The main loop is held at its "starting" progress report until the camera has sent
+    # every frame, so all but the newest are dropped before anything is restored; the
+    # recording still has the camera's frame count (the first picture held).
+    cam = FakeCamera(frames=6, interval_s=0.02)
+
+    def progress(done, total, message):
+        if done == 0:
+            with cam.cond:
+                cam.cond.wait_for(lambda: cam.ended, timeout=10)
+
+    out = tmp_path / "rec.mp4"
+    summary = run_pipeline(cam, Invert(), output=out, progress=progress)
+    assert summary.dropped == 5 and summary.frames_processed == 1
+    _, frames = read_all(out)
+    assert len(frames) == summary.frames_written == cam.produced == 6
+    assert pipeline_threads() == []
+
+
 def test_live_recording_without_fill_has_only_restored_frames(tmp_path):
     cam = FakeCamera(frames=30)
     out = tmp_path / "rec.mp4"
