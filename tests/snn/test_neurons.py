@@ -46,6 +46,23 @@ def test_fast_path_equals_reference_loop_on_random_input():
     assert 0.05 < fast.mean().item() < 0.5
 
 
+@pytest.mark.parametrize("layout", ["channels_last", "time_constant"])
+def test_fast_path_with_carried_state_equals_reference_and_keeps_the_state(layout):
+    torch.manual_seed(2)
+    x = torch.randn(4, 2, 8, 16, 16) * 0.2
+    if layout == "channels_last":
+        x = x.reshape(8, 8, 16, 16).contiguous(memory_format=torch.channels_last).reshape(x.shape)
+    else:
+        x = x[:1].expand_as(x)
+    v_init = torch.rand(2, 8, 16, 16) * 0.15
+    kept = v_init.clone()
+    fast, v_fast, _ = lif_multistep(x, v_init=v_init)
+    slow, v_slow, _ = lif_multistep(x, v_init=v_init, return_membrane=True)
+    assert torch.equal(fast, slow) and torch.equal(v_fast, v_slow)
+    assert torch.equal(v_init, kept)  # in-place updates work on a copy
+    assert fast.stride() == x.stride() or layout == "time_constant"
+
+
 def test_surrogate_forward_is_heaviside_and_backward_is_sigmoid_derivative():
     alpha = 4.0
     sur = SigmoidSurrogate(alpha)
