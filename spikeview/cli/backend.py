@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         raise BackendError(f"backend '{backend.name}' is not available here: {status.reason}")
     image = sample_image(parse_size(args.size), args.input)
     tile = np.ascontiguousarray(image.transpose(2, 0, 1))[None].astype(np.float32) / 255.0
-    restorer = load_restorer(args, tile=0)
+    # the backends export the network itself, not the CPU fast path's rewrites of it
+    # (fused attention is a torch kernel choice, not a layer NIR could name)
+    restorer = load_restorer(args, tile=0, fast=False)
     out: dict = {"model": restorer.info.name, "arch": restorer.info.arch, "backend": backend.name,
                  "tile": list(image.shape[:2])}
     compare = getattr(backend, "compare", None)

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     costs = get_costs(args.preset)
     size = parse_size(args.size)
     image = sample_image(size, args.input)
-    snn = load_restorer(args, tile=0)
+    # a backend exports the network itself, not the CPU fast path's rewrites of it
+    snn = load_restorer(args, tile=0, fast=not args.backend)
     if args.backend:
         return _run_on_backend(args, snn, image, costs)
     snn_report = snn.restore(image, energy=True, energy_costs=costs).stats.energy
