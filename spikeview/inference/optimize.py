@@ -9,7 +9,7 @@
   time and channel weights scale the input in one pass instead of two, with no transposed
   copies (it took a third of the SNN's time at 640×480 on this CPU).
 
-Both change float rounding (≈1e-7 relative), so results are close to but not bit-identical
+All three change float rounding (≈1e-7 relative), so results are close to but not bit-identical
 with the exact path; ``spikeview bench`` reports the difference. ``load_official`` models
 stay exact unless a caller opts in.
 """
