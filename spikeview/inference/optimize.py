@@ -83,9 +83,8 @@ class FusedMultiDimensionalAttention(MultiDimensionalAttention):
 
     @staticmethod
     def _weights(branch: nn.Module, avg: torch.Tensor, peak: torch.Tensor) -> torch.Tensor:
-        # branch.sharedMLP is two 1×1×1 Conv3d over the K axis of [B, K, 1, 1, 1]
-        mlp = branch.sharedMLP
-        return torch.sigmoid(mlp(avg[..., None, None, None]) + mlp(peak[..., None, None, None]))[..., 0, 0, 0]
+        # [B, K] pools in, [B, K] weights out (the branch works on [B, K, 1, 1, 1])
+        return branch.from_pools(avg[..., None, None, None], peak[..., None, None, None])[..., 0, 0, 0]
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() and x_seq.requires_grad:
@@ -103,7 +102,7 @@ class FusedMultiDimensionalAttention(MultiDimensionalAttention):
         scale = ca.unsqueeze(0) if ta is None else ta[..., None] * ca.unsqueeze(0)  # [T or 1, B, C]
         z = x_seq * scale[..., None, None]
         pooled = torch.stack([z.mean(dim=(0, 2)), z.amax(dim=(0, 2))], dim=1)  # [B, 2, H, W]
-        spatial = torch.sigmoid(self.sa.conv(pooled))  # [B, 1, H, W]
+        spatial = self.sa.from_pools(pooled)  # [B, 1, H, W]
         return z.mul_(spatial.unsqueeze(0)).relu_()
 
 

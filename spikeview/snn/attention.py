@@ -32,7 +32,11 @@ class _SharedMLPAttention(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.sharedMLP(self.avg_pool(x)) + self.sharedMLP(self.max_pool(x)))
+        return self.from_pools(self.avg_pool(x), self.max_pool(x))
+
+    def from_pools(self, avg: torch.Tensor, peak: torch.Tensor) -> torch.Tensor:
+        """The weights ``[B, K, 1, 1, 1]`` from already pooled ``[B, K, 1, 1, 1]`` mean and max."""
+        return torch.sigmoid(self.sharedMLP(avg) + self.sharedMLP(peak))
 
 
 class _SpatialAttention(nn.Module):
@@ -45,7 +49,11 @@ class _SpatialAttention(nn.Module):
         flat = y.flatten(1, 2)
         # max(...).values (not amax): on ties it sends the gradient to one element, as MA-SNN does
         pooled = torch.cat([flat.mean(dim=1, keepdim=True), flat.max(dim=1, keepdim=True).values], dim=1)
-        return torch.sigmoid(self.conv(pooled)).unsqueeze(1)
+        return self.from_pools(pooled).unsqueeze(1)
+
+    def from_pools(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The map ``[B, 1, H, W]`` from the already pooled ``[B, 2, H, W]`` (mean, max)."""
+        return torch.sigmoid(self.conv(pooled))
 
 
 class MultiDimensionalAttention(nn.Module):
