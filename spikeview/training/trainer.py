@@ -96,8 +96,12 @@ def build_train_set(cfg: TrainConfig) -> Any:
     return datasets.PairedImageDataset(pairs, patch_size=cfg.patch_size, augment=cfg.augment, seed=cfg.seed)
 
 
-def build_val_set(cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Fixed validation images (same every time for a given config), as CHW tensor pairs."""
+def build_val_groups(cfg: TrainConfig) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Fixed validation images (same every time for a given config), as CHW tensor pairs.
+
+    Keyed by rain preset when several presets are validated, so the log can show which kind
+    of rain lags behind; otherwise one group named ``""``.
+    """
     from spikeview.training import datasets
 
     if cfg.val_clean_dir:
@@ -106,20 +110,25 @@ def build_val_set(cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
                   "max_side": cfg.max_side, "augment": False}
         if cfg.task == "denoise":
             ds = datasets.SyntheticNoiseDataset(clean, sigmas=tuple(cfg.noise_sigmas), **common)
-            return [_as_pair(ds[i]) for i in range(cfg.val_count)]
+            return {"": [_as_pair(ds[i]) for i in range(cfg.val_count)]}
         # the same crops (same seed) under each preset in turn, so light and heavy rain are both scored
         presets = list(cfg.val_presets)
         per_preset = [math.ceil((cfg.val_count - k) / len(presets)) for k in range(len(presets))]
-        out = []
+        groups: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         for preset, count in zip(presets, per_preset, strict=True):
             ds = datasets.SyntheticRainDataset(clean, presets=(preset,), **{**common, "length": max(count, 1)})
-            out.extend(_as_pair(ds[i]) for i in range(count))
-        return out
+            groups.setdefault(preset, []).extend(_as_pair(ds[i]) for i in range(count))
+        return groups if len(groups) > 1 else {"": next(iter(groups.values()), [])}
     if cfg.val_paired_root:
         pairs = datasets.find_pairs(cfg.val_paired_root)
         ds = datasets.PairedImageDataset(pairs, patch_size=None, augment=False, seed=cfg.val_seed)
-        return [_as_pair(ds[i]) for i in range(min(cfg.val_count, len(ds)))]
-    return []
+        return {"": [_as_pair(ds[i]) for i in range(min(cfg.val_count, len(ds)))]}
+    return {"": []}
+
+
+def build_val_set(cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """All validation pairs of :func:`build_val_groups`, in group order."""
+    return [pair for group in build_val_groups(cfg).values() for pair in group]
 
 
 def _as_pair(item: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,8 +180,10 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
-    """Mean RGB PSNR (dB, peak 1, output clamped to [0, 1]) and SSIM over ``val_set``."""
+def score_images(
+    model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tensor]]
+) -> tuple[list[float], list[float]]:
+    """Per-image RGB PSNR (dB, peak 1, output clamped to [0, 1]) and SSIM over ``val_set``."""
     was_training = model.training
     model.eval()
     psnrs, ssims = [], []
@@ -187,7 +198,27 @@ def evaluate(model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tenso
             ssims.append(float(ssim(out, tgt)))
     finally:
         model.train(was_training)
+    return psnrs, ssims
+
+
+def evaluate(model: nn.Module, val_set: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+    """Mean RGB PSNR (dB, peak 1, output clamped to [0, 1]) and SSIM over ``val_set``."""
+    psnrs, ssims = score_images(model, val_set)
     return {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims))} if psnrs else {}
+
+
+def evaluate_groups(
+    model: nn.Module, groups: dict[str, Sequence[tuple[torch.Tensor, torch.Tensor]]]
+) -> dict[str, float]:
+    """:func:`evaluate` over all groups together, plus ``psnr_<name>`` per named group."""
+    scores = {name: score_images(model, pairs) for name, pairs in groups.items()}
+    psnrs = [p for group_psnrs, _ in scores.values() for p in group_psnrs]
+    if not psnrs:
+        return {}
+    out = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean([s for _, ss in scores.values() for s in ss]))}
+    out.update({f"psnr_{name}": float(np.mean(group_psnrs))
+                for name, (group_psnrs, _) in scores.items() if name and group_psnrs})
+    return out
 
 
 # --------------------------------------------------------------------------- run lock
@@ -246,7 +277,8 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = Path(cfg.output_dir)
         self._train_set = train_set
-        self._val_set = val_set
+        self._val_groups: dict[str, Sequence[tuple[torch.Tensor, torch.Tensor]]] | None = (
+            None if val_set is None else {"": val_set})
         self.loss_fn = CombinedLoss(cfg.loss_weights)
         self.term_names = list(self.loss_fn.weights) + (["distill"] if cfg.teacher else [])
         self.distiller: Any = None
@@ -290,8 +322,8 @@ class Trainer:
         )
         if self._train_set is None:
             self._train_set = build_train_set(cfg)
-        if self._val_set is None:
-            self._val_set = build_val_set(cfg)
+        if self._val_groups is None:
+            self._val_groups = build_val_groups(cfg)
         self.step = 0
         self.best_psnr: float | None = None
         self.elapsed = 0.0
@@ -397,7 +429,8 @@ class Trainer:
 
     # ---- CSV log
     def _columns(self) -> list[str]:
-        return ["step", "lr", "loss", *self.term_names, "grad_norm", "val_psnr", "val_ssim", "seconds"]
+        per_group = [f"val_psnr_{name}" for name in self._val_groups or {} if name]
+        return ["step", "lr", "loss", *self.term_names, "grad_norm", "val_psnr", "val_ssim", *per_group, "seconds"]
 
     def _truncate_log(self, step: int) -> None:
         """Drop rows logged after the checkpoint we resume from (they will be redone)."""
@@ -470,17 +503,19 @@ class Trainer:
                     row = self._train_step()
                     done = self.step
                     if done % cfg.val_every == 0 or done == cfg.steps:
-                        last_val = evaluate(self.shipped, self._val_set)
-                        self._train_mode()  # evaluate() puts the whole model back in train mode
+                        last_val = evaluate_groups(self.shipped, self._val_groups)
+                        self._train_mode()  # evaluation puts the whole model back in train mode
                         if last_val:
-                            row["val_psnr"] = f"{last_val['psnr']:.4f}"
                             row["val_ssim"] = f"{last_val['ssim']:.5f}"
+                            row.update({f"val_{k}": f"{v:.4f}" for k, v in last_val.items() if k.startswith("psnr")})
+                            log.info("step %d: validation %s", done, ", ".join(
+                                f"{k.removeprefix('psnr_') if k != 'psnr' else 'all'} {v:.2f} dB"
+                                for k, v in last_val.items() if k.startswith("psnr")))
                             if self.best_psnr is None or last_val["psnr"] > self.best_psnr:
                                 self.best_psnr = last_val["psnr"]
                                 save_checkpoint(
                                     self.run_dir / BEST, self.shipped, cfg.arch, cfg.arch_kwargs, task=cfg.task,
-                                    metrics={"val_psnr": last_val["psnr"], "val_ssim": last_val["ssim"],
-                                             "step": done},
+                                    metrics={**self._val_metrics(last_val), "step": done},
                                     metadata=self._metadata(),
                                 )
                     self.elapsed += time.perf_counter() - t0

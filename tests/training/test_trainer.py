@@ -269,6 +269,29 @@ def test_cli_train_on_synthetic_rain_resumes_to_same_curve(tmp_path):
     assert all(float(v) > 0 for _, v in rows)
     _, info = load_checkpoint(full / "best.pt")
     assert info.arch == "esdnet_ann" and info.metrics["val_psnr"] > 0
+    # light and heavy rain are scored separately too (one crop each here): their mean is the overall score
+    with (full / "log.csv").open(newline="") as f:
+        validated = [r for r in csv.DictReader(f) if r["val_psnr"]]
+    assert [int(r["step"]) for r in validated] == [2, 4]
+    for r in validated:
+        light, heavy = float(r["val_psnr_light"]), float(r["val_psnr_heavy"])
+        assert light != heavy
+        assert (light + heavy) / 2 == pytest.approx(float(r["val_psnr"]), abs=1e-3)
+    assert {"val_psnr_light", "val_psnr_heavy"} <= set(info.metrics)
+
+
+def test_validation_groups_score_the_same_crops_under_each_preset(tmp_path):
+    from spikeview.training.trainer import build_val_groups, build_val_set
+
+    _write_photos(tmp_path / "val", 2, seed=3)
+    common = {"val_clean_dir": str(tmp_path / "val"), "val_count": 4, "val_patch_size": 32}
+    groups = build_val_groups(_cfg(tmp_path, "g", **common, val_presets=["light", "heavy"]))
+    assert list(groups) == ["light", "heavy"] and [len(g) for g in groups.values()] == [2, 2]
+    for (light_in, light_clean), (heavy_in, heavy_clean) in zip(groups["light"], groups["heavy"], strict=True):
+        assert torch.equal(light_clean, heavy_clean) and not torch.equal(light_in, heavy_in)
+    assert len(build_val_set(_cfg(tmp_path, "g", **common, val_presets=["light", "heavy"]))) == 4
+    single = build_val_groups(_cfg(tmp_path, "g", **common, val_presets=["heavy"]))
+    assert list(single) == [""] and len(single[""]) == 4
 
 
 @pytest.mark.slow
