@@ -60,17 +60,22 @@ def lif_multistep(
     the gradient and, unless ``detach_reset``, the gradient also flows through the reset.
     """
     need_grad = torch.is_grad_enabled() and (x_seq.requires_grad or (v_init is not None and v_init.requires_grad))
+    if need_grad and surrogate is None:
+        raise ValueError("a surrogate function is needed to back-propagate through spikes")
     if not need_grad and not return_membrane and params.v_reset == 0.0 and not params.decay_input:
         spikes, v = _lif_inference(x_seq, params, v_init)
         return spikes, v, None
+    if need_grad and not return_membrane and callable(getattr(surrogate, "derivative", None)):
+        spikes, v = _FusedLIF.apply(x_seq, v_init, params, surrogate.derivative)
+        return spikes, v, None
+    # reference loop: autograd through every step (kept for membrane recording and for
+    # surrogates without a closed-form derivative; the fused path is tested against it)
     v = torch.full_like(x_seq[0], params.v_reset) if v_init is None else v_init
     spikes = []
     hs = [] if return_membrane else None
     for t in range(x_seq.shape[0]):
         h = _charge(v, x_seq[t], params)
         if need_grad:
-            if surrogate is None:
-                raise ValueError("a surrogate function is needed to back-propagate through spikes")
             s = surrogate(h - params.v_threshold)
             s_reset = s.detach() if params.detach_reset else s
             if params.v_reset == 0.0:
@@ -86,6 +91,61 @@ def lif_multistep(
             hs.append(h)
     h_seq = torch.stack(hs) if hs is not None else None
     return torch.stack(spikes), v, h_seq
+
+
+class _FusedLIF(torch.autograd.Function):
+    """LIF over all time steps as one autograd node, with the backward written out.
+
+    Autograd through the step loop keeps about five tensors per step and runs a dozen small
+    kernels; this keeps only the charged membrane ``H[t]`` (spikes and the surrogate slope
+    are recomputed from it) and runs the recurrence backwards by hand::
+
+        ∂L/∂H[t] = ∂L/∂S[t]·ψ[t] + ∂L/∂V[t]·∂V[t]/∂H[t]
+        ∂V[t]/∂H[t] = (1 − S[t]) + (V_reset − H[t])·ψ[t]    (1 − S[t] with detach_reset)
+        ∂L/∂X[t] = ∂L/∂H[t]·∂H/∂X        (1, or 1/τ with decay_input)
+        ∂L/∂V[t−1] = ∂L/∂H[t]·(1 − 1/τ)
+
+    with ``ψ[t]`` the surrogate's derivative at ``H[t] − V_th``: the same gradients as the
+    reference loop (tests compare both in float64).
+    """
+
+    @staticmethod
+    def forward(ctx, x_seq, v_init, params: LIFParams, derivative):
+        h_seq = torch.empty_like(x_seq)
+        spikes = torch.empty_like(x_seq)
+        v = torch.full_like(x_seq[0], params.v_reset) if v_init is None else v_init
+        for t in range(x_seq.shape[0]):
+            h = _charge(v, x_seq[t], params)
+            fired = h >= params.v_threshold
+            h_seq[t] = h
+            spikes[t] = fired
+            v = h.masked_fill(fired, params.v_reset)
+        ctx.save_for_backward(h_seq)
+        ctx.params = params
+        ctx.derivative = derivative
+        ctx.set_materialize_grads(False)  # an unused output (usually v_last) gets no zeros
+        return spikes, v
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_spikes, grad_v_last):
+        (h_seq,) = ctx.saved_tensors
+        p: LIFParams = ctx.params
+        keep = 1.0 - 1.0 / p.tau
+        grad_x = torch.empty_like(h_seq)
+        grad_v = grad_v_last
+        for t in reversed(range(h_seq.shape[0])):
+            h = h_seq[t]
+            u = h - p.v_threshold
+            slope = ctx.derivative(u)
+            grad_h = grad_spikes[t] * slope if grad_spikes is not None else torch.zeros_like(h)
+            if grad_v is not None:
+                not_fired = (u < 0).to(h.dtype)
+                dv_dh = not_fired if p.detach_reset else not_fired + (p.v_reset - h) * slope
+                grad_h += grad_v * dv_dh
+            grad_x[t] = grad_h / p.tau if p.decay_input else grad_h
+            grad_v = grad_h * keep
+        return grad_x, (grad_v if ctx.needs_input_grad[1] else None), None, None
 
 
 def _lif_inference(x_seq: torch.Tensor, p: LIFParams, v_init: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

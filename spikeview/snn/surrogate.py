@@ -21,8 +21,13 @@ class _SigmoidSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         (u,) = ctx.saved_tensors
-        sig = torch.sigmoid(ctx.alpha * u)
-        return grad_output * ctx.alpha * sig * (1.0 - sig), None
+        return grad_output * sigmoid_derivative(u, ctx.alpha), None
+
+
+def sigmoid_derivative(u: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``α·σ(αu)·(1−σ(αu))``: the surrogate's gradient at ``u``."""
+    sig = torch.sigmoid(alpha * u)
+    return alpha * sig * (1.0 - sig)
 
 
 class SigmoidSurrogate(nn.Module):
@@ -39,6 +44,10 @@ class SigmoidSurrogate(nn.Module):
         if torch.is_grad_enabled() and u.requires_grad:
             return _SigmoidSpike.apply(u, self.alpha)
         return (u >= 0).to(u.dtype)
+
+    def derivative(self, u: torch.Tensor) -> torch.Tensor:
+        """The backward pass's gradient at ``u`` (used by the fused LIF backward)."""
+        return sigmoid_derivative(u, self.alpha)
 
     def primitive(self, u: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.alpha * u)
