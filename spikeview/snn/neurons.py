@@ -96,9 +96,10 @@ def lif_multistep(
 class _FusedLIF(torch.autograd.Function):
     """LIF over all time steps as one autograd node, with the backward written out.
 
-    Autograd through the step loop keeps about five tensors per step and runs a dozen small
-    kernels; this keeps only the charged membrane ``H[t]`` (spikes and the surrogate slope
-    are recomputed from it) and runs the recurrence backwards by hand::
+    Autograd through the step loop saves three tensors per step (``H − V_th``, ``H``,
+    ``1 − S``) and records a node per small op; this saves only the charged membrane
+    ``H[t]`` (spikes and the surrogate slope are recomputed from it) and runs the recurrence
+    backwards by hand::
 
         ∂L/∂H[t] = ∂L/∂S[t]·ψ[t] + ∂L/∂V[t]·∂V[t]/∂H[t]
         ∂V[t]/∂H[t] = (1 − S[t]) + (V_reset − H[t])·ψ[t]    (1 − S[t] with detach_reset)

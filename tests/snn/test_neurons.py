@@ -160,12 +160,13 @@ def test_fused_training_path_in_a_network_matches_the_reference_loop_in_float32(
     torch.manual_seed(4)
     conv = torch.nn.Conv2d(3, 8, 3, padding=1)
     x = torch.randn(4, 2, 3, 16, 16)
-    grads = []
+    runs = []  # (spikes, conv weight gradient): fused path first, then the reference loop
     for return_membrane in (False, True):
         conv.zero_grad()
         current = conv(x.flatten(0, 1)).unflatten(0, (4, 2))
         spikes, _, _ = lif_multistep(current, LIFParams(), SigmoidSurrogate(4.0), return_membrane=return_membrane)
         (spikes.mean(dim=0) ** 2).sum().backward()
-        grads.append((spikes.detach(), conv.weight.grad.clone()))
-    assert torch.equal(grads[0][0], grads[1][0])
-    assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-6)
+        runs.append((spikes.detach(), conv.weight.grad.clone()))
+    (fused_spikes, fused_grad), (loop_spikes, loop_grad) = runs
+    assert torch.equal(fused_spikes, loop_spikes)
+    assert torch.allclose(fused_grad, loop_grad, rtol=1e-5, atol=1e-6)
