@@ -49,6 +49,10 @@ class TrainConfig:
     val_seed: int = 12345
     # optimisation
     patch_size: int = 64
+    # synthetic data: render the degradation on a crop this large, then cut the patch out of it
+    # (None = render on the patch itself); whole-frame structure such as the heavy-rain veil then
+    # has the scale it has on photos
+    render_size: int | None = None
     batch_size: int = 8
     steps: int = 1000
     lr: float = 1e-3
@@ -90,6 +94,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.render_size is not None and self.render_size < self.patch_size:
+            raise ConfigError(f"render_size must be >= patch_size ({self.patch_size}), got {self.render_size}")
         if self.patch_size % 4 or self.val_patch_size % 4:
             raise ConfigError("patch_size and val_patch_size must be multiples of 4 (the U-Net downsamples twice)")
         if not (self.lr > 0 and math.isfinite(self.lr)):

@@ -331,11 +331,14 @@ class _SyntheticDataset(_SeededDataset):
         seed: int,
         max_side: int | None,
         augment: bool,
+        render_size: int | None = None,
     ) -> None:
         if not clean_paths:
             raise ConfigError("No clean images given for the synthetic dataset")
         if patch_size is not None and patch_size < 1:
             raise ValueError(f"patch_size must be positive, got {patch_size}")
+        if render_size is not None and (patch_size is None or render_size < patch_size):
+            raise ValueError(f"render_size ({render_size}) needs a patch_size no larger than it, got {patch_size}")
         self.clean_paths = [Path(p) for p in clean_paths]
         self.patch_size = patch_size
         self.length = int(length) if length is not None else 100 * len(self.clean_paths)
@@ -345,6 +348,10 @@ class _SyntheticDataset(_SeededDataset):
         self.epoch = 0
         self.max_side = max_side
         self.augment = augment
+        # Degradations whose structure spans the whole frame (the heavy preset's veil follows a
+        # depth map of the rendered area) look different on a 64² crop than on a 512-px photo;
+        # rendering on a larger crop and cutting the patch out of it keeps their scale.
+        self.render_size = render_size
         self._images: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -360,10 +367,11 @@ class _SyntheticDataset(_SeededDataset):
     def _clean_crop(self, index: int, rng: np.random.Generator) -> np.ndarray:
         # Cycle through the photos so each one is used equally often.
         img = self._clean(index % len(self.clean_paths))
-        if self.patch_size is not None:
-            img = _pad_to(img, self.patch_size)
-            y, x = _crop_box(img.shape[0], img.shape[1], self.patch_size, rng)
-            img = img[y : y + self.patch_size, x : x + self.patch_size]
+        size = self.render_size or self.patch_size
+        if size is not None:
+            img = _pad_to(img, size)
+            y, x = _crop_box(img.shape[0], img.shape[1], size, rng)
+            img = img[y : y + size, x : x + size]
         if self.augment:
             (img,) = _augment((img,), rng)
         return np.ascontiguousarray(img)
@@ -376,7 +384,12 @@ class _SyntheticDataset(_SeededDataset):
             raise IndexError(index)
         rng = self._rng(index)
         clean = self._clean_crop(index, rng)
-        return _to_tensor(self._degrade(clean, rng)), _to_tensor(clean)
+        degraded = self._degrade(clean, rng)
+        if self.render_size is not None and self.patch_size is not None and self.render_size > self.patch_size:
+            y, x = _crop_box(self.render_size, self.render_size, self.patch_size, rng)
+            box = (slice(y, y + self.patch_size), slice(x, x + self.patch_size))
+            clean, degraded = clean[box], degraded[box]
+        return _to_tensor(degraded), _to_tensor(clean)
 
 
 class SyntheticRainDataset(_SyntheticDataset):
@@ -384,7 +397,9 @@ class SyntheticRainDataset(_SyntheticDataset):
 
     Each item picks a preset from ``presets`` and random :class:`~spikeview.training.rain.RainParams`
     within it. ``length`` defaults to 100 items per photo; photos are shrunk to
-    ``max_side`` when loaded. Deterministic per (seed, epoch, index).
+    ``max_side`` when loaded. With ``render_size`` the rain is rendered on a crop that large and
+    the patch cut out of it, so the veil keeps the scale it has on whole photos. Deterministic
+    per (seed, epoch, index).
     """
 
     def __init__(
@@ -397,8 +412,9 @@ class SyntheticRainDataset(_SyntheticDataset):
         *,
         max_side: int | None = 1024,
         augment: bool = True,
+        render_size: int | None = None,
     ) -> None:
-        super().__init__(clean_paths, patch_size, length, seed, max_side, augment)
+        super().__init__(clean_paths, patch_size, length, seed, max_side, augment, render_size)
         self.presets = tuple(presets)
         if not self.presets:
             raise ConfigError("SyntheticRainDataset needs at least one rain preset")
@@ -429,8 +445,9 @@ class SyntheticNoiseDataset(_SyntheticDataset):
         *,
         max_side: int | None = 1024,
         augment: bool = True,
+        render_size: int | None = None,
     ) -> None:
-        super().__init__(clean_paths, patch_size, length, seed, max_side, augment)
+        super().__init__(clean_paths, patch_size, length, seed, max_side, augment, render_size)
         self.sigmas = tuple(float(s) for s in sigmas)
         if not self.sigmas or min(self.sigmas) < 0:
             raise ConfigError(f"Noise sigmas must be a non-empty list of non-negative numbers, got {list(sigmas)}")

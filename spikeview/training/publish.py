@@ -314,7 +314,10 @@ def _stage_history(cfg: dict[str, Any], trained_steps: int | None, wall_seconds:
 
 
 def _optim_line(cfg: dict[str, Any]) -> str:
-    line = (f"patches {cfg.get('patch_size')}×{cfg.get('patch_size')}, batch {cfg.get('batch_size')}; loss weights "
+    patches = f"patches {cfg.get('patch_size')}×{cfg.get('patch_size')}"
+    if cfg.get("render_size"):
+        patches += f" cut from {cfg['render_size']}² renderings"
+    line = (f"{patches}, batch {cfg.get('batch_size')}; loss weights "
             f"{cfg.get('loss_weights')}; AdamW lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, "
             f"{cfg.get('warmup_steps')} warm-up steps then cosine to {cfg.get('min_lr')}; gradient clip "
             f"{cfg.get('grad_clip')}; seed {cfg.get('seed')}; {cfg.get('num_threads')} CPU thread(s)")

@@ -88,7 +88,7 @@ def build_train_set(cfg: TrainConfig) -> Any:
     if cfg.train_clean_dir:
         clean = list_images(cfg.train_clean_dir)
         common = {"patch_size": cfg.patch_size, "length": length, "seed": cfg.seed, "max_side": cfg.max_side,
-                  "augment": cfg.augment}
+                  "augment": cfg.augment, "render_size": cfg.render_size}
         if cfg.task == "denoise":
             return datasets.SyntheticNoiseDataset(clean, sigmas=tuple(cfg.noise_sigmas), **common)
         return datasets.SyntheticRainDataset(clean, presets=tuple(cfg.train_presets), **common)
@@ -404,7 +404,7 @@ class Trainer:
         raw = read_checkpoint(self.run_dir / LAST)
         extra = raw.get("extra") or {}
         saved = extra.get("config", {})
-        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size", "teacher", "ema_decay"):
+        for key in ("arch", "arch_kwargs", "batch_size", "seed", "patch_size", "render_size", "teacher", "ema_decay"):
             if key in saved and saved[key] != getattr(self.cfg, key):
                 raise ConfigError(
                     f"cannot resume {self.run_dir}: its {key} was {saved[key]!r}, the config now says "

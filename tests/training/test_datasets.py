@@ -198,6 +198,32 @@ def test_synthetic_rain_dataset_is_deterministic(clean_dir: list[Path]) -> None:
         SyntheticNoiseDataset(clean_dir, sigmas=())
 
 
+def _veil_slope(ds: SyntheticRainDataset) -> float:
+    """Mean of (top rows − bottom rows) of input − target: how fast the veil thins down the patch."""
+    diffs = [x - y for x, y in (ds[i] for i in range(len(ds)))]
+    return float(np.mean([float(d[:, :4].mean() - d[:, -4:].mean()) for d in diffs]))
+
+
+def test_render_size_renders_on_a_larger_crop_and_cuts_the_patch(clean_dir: list[Path]) -> None:
+    common = {"presets": ("heavy",), "patch_size": 16, "length": 40, "seed": 9, "augment": False}
+    on_patch = SyntheticRainDataset(clean_dir, **common)
+    on_crop = SyntheticRainDataset(clean_dir, render_size=80, **common)
+    x, y = on_crop[0]
+    assert x.shape == y.shape == (3, 16, 16)
+    assert torch.equal(on_crop[3][0], SyntheticRainDataset(clean_dir, render_size=80, **common)[3][0])
+    # the target is a patch of the photo itself (photo a is a smooth ramp: 2x, 2y, x + y)
+    r, g, b = (y[k] * 255 for k in range(3))
+    assert torch.allclose(b, (r + g) / 2, atol=1.0)
+    # the veil's depth ramp spans the rendered crop: 5x larger, so its slope across a patch is smaller
+    steep, shallow = _veil_slope(on_patch), _veil_slope(on_crop)
+    assert steep > 0.03 and shallow < 0.5 * steep
+    # render_size == patch_size is the plain dataset
+    same = SyntheticRainDataset(clean_dir, render_size=16, **common)
+    assert torch.equal(same[5][0], on_patch[5][0])
+    with pytest.raises(ValueError, match="render_size"):
+        SyntheticRainDataset(clean_dir, presets=("heavy",), patch_size=32, render_size=16)
+
+
 def test_synthetic_datasets_max_side_and_whole_images(clean_dir: list[Path]) -> None:
     ds = SyntheticRainDataset(clean_dir, presets=("light",), patch_size=None, length=2, max_side=60, augment=False)
     x, y = ds[0]
