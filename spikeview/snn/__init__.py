@@ -5,7 +5,7 @@ Layout convention: SNN tensors are ``[T, N, C, H, W]``; stateless layers fold T 
 batch, neurons loop over T.
 """
 
-from spikeview.snn.attention import MultiDimensionalAttention
+from spikeview.snn.attention import MultiDimensionalAttention, retime_time_attention
 from spikeview.snn.layers import MultiStepConv2d, TDBatchNorm2d, repeat_over_time
 from spikeview.snn.neurons import LIF, LIFParams, lif_multistep, reset_states
 from spikeview.snn.surrogate import SigmoidSurrogate
@@ -20,4 +20,5 @@ __all__ = [
     "lif_multistep",
     "repeat_over_time",
     "reset_states",
+    "retime_time_attention",
 ]

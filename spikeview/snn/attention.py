@@ -82,3 +82,35 @@ class MultiDimensionalAttention(nn.Module):
         y = self.ca(y.transpose(1, 2)).transpose(1, 2) * y
         y = self.sa(y) * y
         return torch.relu(y).transpose(0, 1)
+
+
+def retime_time_attention(
+    first: torch.Tensor, second: torch.Tensor, steps: int, hidden: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The time attention's MLP weights for ``steps`` time steps from those trained for fewer.
+
+    ``first`` is ``sharedMLP.0.weight`` ``[h, T, 1, 1, 1]``, ``second`` is ``sharedMLP.2.weight``
+    ``[T, h, 1, 1, 1]``; ``steps`` must be a multiple of ``T`` and ``hidden >= h``. Each old step
+    becomes ``steps / T`` consecutive steps: on an input whose pooled values repeat that way the
+    new MLP gives the old weights, each repeated. Extra hidden units copy old ones and share their
+    output weight, plus noise of 1e-3 (from ``seed``) so that the copies can part.
+    """
+    h, old_steps = first.shape[:2]
+    if steps % old_steps or hidden < h:
+        raise ValueError(
+            f"cannot map time attention from T={old_steps} (hidden {h}) to T={steps} (hidden {hidden}): "
+            "T must grow by a whole factor and the hidden width must not shrink"
+        )
+    factor = steps // old_steps
+    # spreading a weight over `factor` copies of its input keeps the sum the same
+    w1 = first.repeat_interleave(factor, dim=1) / factor
+    w2 = second.repeat_interleave(factor, dim=0)
+    source = [k % h for k in range(hidden)]
+    copies = torch.bincount(torch.tensor(source), minlength=h).to(w2.dtype)
+    w1 = w1[source]
+    w2 = w2[:, source] / copies[source].view(1, -1, 1, 1, 1)
+    if hidden > h:
+        gen = torch.Generator().manual_seed(seed)
+        w1 = w1 + 1e-3 * torch.randn(w1.shape, generator=gen, dtype=w1.dtype)
+        w2 = w2 + 1e-3 * torch.randn(w2.shape, generator=gen, dtype=w2.dtype)
+    return w1.contiguous(), w2.contiguous()

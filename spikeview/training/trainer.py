@@ -354,14 +354,16 @@ class Trainer:
         """Copy weights from ``path``: every tensor must fit by name and shape.
 
         From the ANN twin, the SNN's own extra parameters (the temporal attention, which has no
-        time axis to act on in the twin) keep their fresh initialisation; any other missing or
-        surplus tensor is an error.
+        time axis to act on in the twin) keep their fresh initialisation; from the same SNN with
+        fewer time steps, the temporal attention's weights are spread over the new steps
+        (:func:`~spikeview.snn.retime_time_attention`); any other missing, surplus or
+        mis-shaped tensor is an error.
         """
         from spikeview.archs import twin_of
 
         raw = read_checkpoint(path)
-        source = raw["state_dict"]
         own = self.model.state_dict()
+        source = _retimed(raw["state_dict"], own)
         surplus = sorted(set(source) - set(own))
         misfit = sorted(k for k in set(source) & set(own) if source[k].shape != own[k].shape)
         missing = sorted(set(own) - set(source))
@@ -591,3 +593,25 @@ def train(
 ) -> TrainResult:
     """Convenience wrapper: ``Trainer(cfg).run(...)``."""
     return Trainer(cfg).run(resume=resume, progress=progress, cancel=cancel, show_bar=show_bar)
+
+
+def _retimed(source: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``source`` with its time-attention MLPs mapped to ``own``'s number of time steps, if they differ."""
+    from spikeview.snn import retime_time_attention
+
+    out = dict(source)
+    retimed = []
+    for key in own:
+        if not key.endswith(".ta.sharedMLP.0.weight"):
+            continue
+        second = key.replace(".0.weight", ".2.weight")
+        if key in source and second in source and source[key].shape != own[key].shape:
+            out[key], out[second] = retime_time_attention(
+                source[key], source[second], steps=own[key].shape[1], hidden=own[key].shape[0]
+            )
+            retimed.append(key.removesuffix(".sharedMLP.0.weight"))
+    if retimed:
+        steps = own[retimed[0] + ".sharedMLP.0.weight"].shape[1]
+        log.info("time attention of %d block(s) mapped to T = %d", len(retimed), steps)
+    return out
+

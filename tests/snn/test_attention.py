@@ -1,8 +1,9 @@
 """Multi-dimensional attention against the formula of seed-models §1.4 written out independently."""
 
+import pytest
 import torch
 
-from spikeview.snn import MultiDimensionalAttention
+from spikeview.snn import MultiDimensionalAttention, retime_time_attention
 
 
 def reference_mda(x, mod):
@@ -54,3 +55,30 @@ def test_spatial_max_sends_the_gradient_of_a_tie_to_one_element():
     grads = y.grad[0, :, :, 1, 1].flatten()  # the 64 tied elements of the centre pixel
     # the mean branch gives all of them the same share; the max branch adds to exactly one
     assert (grads > grads.min() + 1e-9).sum() == 1
+
+
+def _mlp(first: torch.Tensor, second: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+    """Time-attention weights for pooled values ``[T]`` when mean and max pool agree."""
+    hidden = torch.relu(first.flatten(1) @ pooled)
+    return torch.sigmoid(2 * (second.flatten(1) @ hidden))
+
+
+def test_retime_time_attention_repeats_each_step_on_repeated_input() -> None:
+    g = torch.Generator().manual_seed(0)
+    first, second = torch.randn(2, 4, 1, 1, 1, generator=g), torch.randn(4, 2, 1, 1, 1, generator=g)
+    pooled = torch.rand(4, generator=g)
+    old = _mlp(first, second, pooled)
+    w1, w2 = retime_time_attention(first, second, steps=8, hidden=2)
+    assert w1.shape == (2, 8, 1, 1, 1) and w2.shape == (8, 2, 1, 1, 1)
+    new = _mlp(w1, w2, pooled.repeat_interleave(2))
+    assert torch.allclose(new, old.repeat_interleave(2), atol=1e-6)
+    # wider hidden layer: copies share the output weight (the function holds up to the 1e-3 noise)
+    w1, w2 = retime_time_attention(first, second, steps=12, hidden=3, seed=5)
+    assert w1.shape == (3, 12, 1, 1, 1) and w2.shape == (12, 3, 1, 1, 1)
+    new = _mlp(w1, w2, pooled.repeat_interleave(3))
+    assert torch.allclose(new, old.repeat_interleave(3), atol=1e-2) and not torch.equal(w1[0], w1[2])
+    assert torch.equal(w1, retime_time_attention(first, second, steps=12, hidden=3, seed=5)[0])
+    with pytest.raises(ValueError, match="whole factor"):
+        retime_time_attention(first, second, steps=6, hidden=2)
+    with pytest.raises(ValueError, match="must not shrink"):
+        retime_time_attention(first, second, steps=8, hidden=1)

@@ -139,6 +139,24 @@ def test_init_from_copies_twin_weights_strictly(tmp_path, teacher_ckpt):
         Trainer(bad, NoisyDataset(2, 16), _val()).run(show_bar=False)
 
 
+def test_init_from_fewer_time_steps_spreads_the_time_attention(tmp_path):
+    torch.manual_seed(4)
+    short = build_arch("esdnet", **TINY)
+    ckpt = save_checkpoint(tmp_path / "t2.pt", short, "esdnet", TINY)
+    longer = {**TINY, "T": 4}
+    trainer = Trainer(_cfg(tmp_path, "t4", steps=1, warmup_steps=0, arch_kwargs=longer, init_from=str(ckpt)),
+                      NoisyDataset(2, 16), _val())
+    trainer._build()
+    old, new = short.state_dict(), trainer.model.state_dict()
+    retimed = sorted(k for k in new if new[k].shape != old[k].shape)
+    assert retimed and all(".attn.ta.sharedMLP." in k for k in retimed)
+    assert all(torch.equal(new[k], old[k]) for k in new if k not in retimed)
+    first = next(k for k in retimed if k.endswith("0.weight"))
+    assert torch.allclose(new[first], old[first].repeat_interleave(2, dim=1) / 2)
+    trainer.model.eval()
+    assert torch.isfinite(trainer.model(torch.rand(1, 3, 16, 16))).all()
+
+
 def test_missing_teacher_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="teacher: checkpoint not found"):
         _cfg(tmp_path, "x", teacher=str(tmp_path / "nope.pt"))
