@@ -604,7 +604,7 @@ def _retimed(source: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> d
     for key in own:
         if not key.endswith(".ta.sharedMLP.0.weight"):
             continue
-        second = key.replace(".0.weight", ".2.weight")
+        second = key.removesuffix("0.weight") + "2.weight"
         if key in source and second in source and source[key].shape != own[key].shape:
             out[key], out[second] = retime_time_attention(
                 source[key], source[second], steps=own[key].shape[1], hidden=own[key].shape[0]
@@ -614,4 +614,3 @@ def _retimed(source: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> d
         steps = own[retimed[0] + ".sharedMLP.0.weight"].shape[1]
         log.info("time attention of %d block(s) mapped to T = %d", len(retimed), steps)
     return out
-
