@@ -7,11 +7,16 @@
   gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1)``.
   ESDNet trains with ``1 − SSIM`` (seed-models §2.4).
 * :class:`FFTLoss`: L1 distance of the ``rfft2`` spectra (SpikerIR uses L1 + 0.1·FFT, §5).
+* :class:`LowPassL1Loss`: L1 of the Gaussian-blurred error, for low-frequency error (a rain
+  veil misjudged over a whole region), which pixel L1 sees only as a small bias in noisy signs.
+* :func:`psnr_loss`: minus the mean per-image PSNR (HINet's / NAFNet's PSNR loss), the metric
+  the models are judged by.
 * :class:`CombinedLoss`: weighted sum that also returns each term for logging.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
@@ -33,6 +38,18 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def charbonnier_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Smooth L1: ``mean(sqrt((pred − target)² + eps²))``."""
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
+
+
+def psnr_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """``−mean_n PSNR(pred_n, target_n)`` in dB (peak 1), each image of the batch weighted alike.
+
+    Unlike L1, whose gradient is largest where the error is large, each image's gradient is
+    scaled by ``1 / MSE_n``: a lightly degraded image counts as much, in dB, as a heavily
+    degraded one, as it does in the mean PSNR of an evaluation. ``eps`` bounds that scale on
+    (near-)perfect images.
+    """
+    mse = ((pred - target) ** 2).flatten(1).mean(dim=1)
+    return (10.0 / math.log(10.0)) * torch.log(mse + eps).mean()
 
 
 def gaussian_window(
@@ -116,6 +133,32 @@ class FFTLoss(nn.Module):
         return torch.view_as_real(fp - ft).abs().mean()
 
 
+class LowPassL1Loss(nn.Module):
+    """``mean |G_σ * (pred − target)|``: L1 of the error blurred by a Gaussian of ``sigma`` px.
+
+    Blurring averages out the error's high-frequency part (streak residue, noise), so what is
+    left is the error a region shares, e.g. a haze veil estimated too bright; pixel L1's
+    gradient (the error's sign) barely feels such a bias under large pixel-wise errors.
+    Reflect padding keeps the image size (patches must exceed ``3 sigma`` px).
+    """
+
+    def __init__(self, sigma: float = 4.0) -> None:
+        super().__init__()
+        radius = max(1, math.ceil(3 * sigma))
+        coords = torch.arange(-radius, radius + 1, dtype=torch.float64)
+        g = torch.exp(-(coords**2) / (2 * sigma * sigma))
+        self.register_buffer("kernel", (g / g.sum()).float(), persistent=False)
+        self.radius = radius
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        err = pred - target
+        c, r = err.shape[1], self.radius
+        k = self.kernel.to(dtype=err.dtype)
+        err = F.conv2d(F.pad(err, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        err = F.conv2d(F.pad(err, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+        return err.abs().mean()
+
+
 class _Charbonnier(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return charbonnier_loss(pred, target)
@@ -126,16 +169,24 @@ class _L1(nn.Module):
         return l1_loss(pred, target)
 
 
+class _PSNR(nn.Module):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return psnr_loss(pred, target)
+
+
 LOSS_TERMS = {
     "l1": _L1,
     "charbonnier": _Charbonnier,
     "ssim": SSIMLoss,
     "fft": FFTLoss,
+    "psnr": _PSNR,
+    "lowpass": LowPassL1Loss,
 }
 
 
 class CombinedLoss(nn.Module):
-    """Weighted sum of named terms (``l1``, ``charbonnier``, ``ssim`` = 1 − SSIM, ``fft``).
+    """Weighted sum of named terms (``l1``, ``charbonnier``, ``ssim`` = 1 − SSIM, ``fft``,
+    ``psnr`` = −PSNR in dB, ``lowpass`` = L1 of the blurred error).
 
     ``forward`` returns ``(total, terms)``: ``total`` is the differentiable scalar, ``terms``
     maps each term name to its *unweighted* detached value. Terms with weight 0 are skipped.
