@@ -43,10 +43,10 @@ def charbonnier_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3
 def psnr_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """``−mean_n PSNR(pred_n, target_n)`` in dB (peak 1), each image of the batch weighted alike.
 
-    Unlike L1, whose gradient is largest where the error is large, each image's gradient is
-    scaled by ``1 / MSE_n``: a lightly degraded image counts as much, in dB, as a heavily
-    degraded one, as it does in the mean PSNR of an evaluation. ``eps`` bounds that scale on
-    (near-)perfect images.
+    L1 pulls on every pixel's error alike whatever the image; here image ``n``'s squared-error
+    gradient is scaled by ``1 / MSE_n``, so an error shaved off a nearly restored image (light
+    rain) counts for more than the same error on a badly degraded one, as it does in the mean
+    PSNR of an evaluation. ``eps`` bounds that scale on (near-)perfect images.
     """
     mse = ((pred - target) ** 2).flatten(1).mean(dim=1)
     return (10.0 / math.log(10.0)) * torch.log(mse + eps).mean()
@@ -139,7 +139,7 @@ class LowPassL1Loss(nn.Module):
     Blurring averages out the error's high-frequency part (streak residue, noise), so what is
     left is the error a region shares, e.g. a haze veil estimated too bright; pixel L1's
     gradient (the error's sign) barely feels such a bias under large pixel-wise errors.
-    Reflect padding keeps the image size (patches must exceed ``3 sigma`` px).
+    Reflect padding keeps the image size (images must be larger than ``ceil(3 sigma)`` px).
     """
 
     def __init__(self, sigma: float = 4.0) -> None:
@@ -153,6 +153,8 @@ class LowPassL1Loss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         err = pred - target
         c, r = err.shape[1], self.radius
+        if min(err.shape[-2:]) <= r:
+            raise ValueError(f"lowpass loss needs images larger than {r} px, got {tuple(err.shape[-2:])}")
         k = self.kernel.to(dtype=err.dtype)
         err = F.conv2d(F.pad(err, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
         err = F.conv2d(F.pad(err, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
