@@ -56,10 +56,15 @@ def gaussian_window(
     size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """Normalised 2-D Gaussian ``[size, size]``."""
+    g = gaussian_kernel_1d(size, sigma)
+    return torch.outer(g, g).to(dtype)
+
+
+def gaussian_kernel_1d(size: int, sigma: float) -> torch.Tensor:
+    """Normalised 1-D Gaussian of ``size`` taps (float64), centred on the middle tap."""
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma * sigma))
-    g = g / g.sum()
-    return torch.outer(g, g).to(dtype)
+    return g / g.sum()
 
 
 def ssim(
@@ -145,9 +150,7 @@ class LowPassL1Loss(nn.Module):
     def __init__(self, sigma: float = 4.0) -> None:
         super().__init__()
         radius = max(1, math.ceil(3 * sigma))
-        coords = torch.arange(-radius, radius + 1, dtype=torch.float64)
-        g = torch.exp(-(coords**2) / (2 * sigma * sigma))
-        self.register_buffer("kernel", (g / g.sum()).float(), persistent=False)
+        self.register_buffer("kernel", gaussian_kernel_1d(2 * radius + 1, sigma).float(), persistent=False)
         self.radius = radius
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
