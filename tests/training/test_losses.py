@@ -95,6 +95,14 @@ def test_lowpass_loss_sees_a_shared_offset_not_pixel_noise():
     assert float(loss(clean + ramp, clean)) == pytest.approx(0.05, rel=0.05)
 
 
+def test_lowpass_loss_names_images_smaller_than_its_padding():
+    loss = LowPassL1Loss(sigma=4.0)  # radius ceil(3 * 4) = 12 px
+    small = torch.zeros(1, 3, 12, 40)
+    with pytest.raises(ValueError, match="larger than 12 px"):
+        loss(small, small)
+    assert float(loss(torch.zeros(1, 3, 13, 13), torch.zeros(1, 3, 13, 13))) == 0.0
+
+
 def test_combined_loss_gradients_flow_and_terms_reported():
     clean, noisy = _pair(4)
     pred = _nchw(noisy).clone().requires_grad_(True)
